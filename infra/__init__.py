@@ -1,0 +1,1 @@
+"""CDK constructs and settings for the Image Builder retrier."""

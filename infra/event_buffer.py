@@ -1,0 +1,79 @@
+"""The rule that catches failed images and the durable queue that holds them for the function."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+IMAGE_STATE_CHANGE = "EC2 Image Builder Image State Change"
+
+# A record that failed this many receives is kept in the dead-letter queue for a person.
+MAX_RECEIVE_COUNT = 5
+DEAD_LETTER_RETENTION = Duration.days(14)
+
+
+def _encrypted_queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
+    # SQS-managed keys: EventBridge can deliver to them without a customer key policy.
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class FailedImageEventBuffer(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        event_bus_name: str,
+        visibility_timeout: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.dead_letter_queue = _encrypted_queue(
+            self, "DeadLetterQueue", retention_period=DEAD_LETTER_RETENTION
+        )
+        self.queue = _encrypted_queue(
+            self,
+            "Queue",
+            visibility_timeout=visibility_timeout,
+            retention_period=DEAD_LETTER_RETENTION,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letter_queue
+            ),
+        )
+        self.delivery_dead_letter_queue = _encrypted_queue(
+            self, "DeliveryDeadLetterQueue", retention_period=DEAD_LETTER_RETENTION
+        )
+
+        event_bus = (
+            None
+            if event_bus_name == "default"
+            else events.EventBus.from_event_bus_name(self, "EventBus", event_bus_name)
+        )
+        self.rule = events.Rule(
+            self,
+            "ImageFailedRule",
+            description="Image Builder images that reached FAILED, for the retrier",
+            event_bus=event_bus,
+            event_pattern=events.EventPattern(
+                source=["aws.imagebuilder"],
+                detail_type=[IMAGE_STATE_CHANGE],
+                detail={"state": {"status": ["FAILED"]}},
+            ),
+        )
+        self.rule.add_target(
+            targets.SqsQueue(
+                self.queue,
+                dead_letter_queue=self.delivery_dead_letter_queue,
+                retry_attempts=185,
+                max_event_age=Duration.hours(24),
+            )
+        )

@@ -1,0 +1,99 @@
+"""The retrier function, its least-privilege role, its logs, and its queue subscription."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.settings import StackSettings
+
+# Two Image Builder calls per record, each up to 5 botocore attempts (connect 5 s, read 15 s,
+# backoff <= 20 s) in the rare worst case; 90 s covers a batch of 5 in the normal case, and a
+# timed-out batch only comes back through the queue, where the client token keeps it safe.
+FUNCTION_TIMEOUT = Duration.seconds(90)
+# The function is I/O bound; 512 MB buys the CPU share that keeps boto3's import short on a
+# cold start, which dominates an invocation. It runs rarely, so the cost is negligible.
+FUNCTION_MEMORY_MB = 512
+BATCH_SIZE = 5
+# AWS advises a queue visibility timeout of at least six times the function timeout.
+QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(6 * 90)
+METRICS_NAMESPACE = "ImageRetrier"
+SERVICE_NAME = "image-retrier"
+
+
+class RetrierFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StackSettings,
+        code_dir: Path,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.log_group = logs.LogGroup(self, "Logs", removal_policy=RemovalPolicy.RETAIN)
+        # The context value is already one of the day counts CloudWatch accepts.
+        log_group_resource = self.log_group.node.default_child
+        assert isinstance(log_group_resource, logs.CfnLogGroup)
+        log_group_resource.retention_in_days = settings.log_retention_days
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Image Builder retrier: read and retry images, consume its queue",
+        )
+        self.log_group.grant_write(self.role)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="InspectAndRetryImages",
+                actions=["imagebuilder:GetImage", "imagebuilder:RetryImage"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="imagebuilder", resource="image", resource_name="*"
+                    )
+                ],
+            )
+        )
+        dead_letter_queue.grant_send_messages(self.role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Retries EC2 Image Builder images whose distribution failed",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="image_retrier.handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(code_dir)),
+            timeout=FUNCTION_TIMEOUT,
+            memory_size=FUNCTION_MEMORY_MB,
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "MAX_ATTEMPTS": str(settings.max_attempts),
+                "RETRY_STAGES": ",".join(settings.retry_stages),
+                "DRY_RUN": "true" if settings.dry_run else "false",
+                "DEAD_LETTER_QUEUE_URL": dead_letter_queue.queue_url,
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": settings.log_level,
+            },
+        )
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                queue,
+                batch_size=BATCH_SIZE,
+                report_batch_item_failures=True,
+                max_concurrency=settings.max_concurrency,
+            )
+        )

@@ -1,0 +1,63 @@
+"""The one stack: rule, queue, function, and the cdk-nag suppressions with their reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import Construct
+
+from infra.event_buffer import FailedImageEventBuffer
+from infra.retrier_function import QUEUE_VISIBILITY_TIMEOUT, RetrierFunction
+from infra.settings import StackSettings
+
+IMAGE_ARN_PATTERN = "arn:<AWS::Partition>:imagebuilder:<AWS::Region>:<AWS::AccountId>:image/*"
+
+
+class RetrierStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StackSettings,
+        code_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+
+        buffer = FailedImageEventBuffer(
+            self,
+            "Events",
+            event_bus_name=settings.event_bus_name,
+            visibility_timeout=QUEUE_VISIBILITY_TIMEOUT,
+        )
+        retrier = RetrierFunction(
+            self,
+            "Retrier",
+            settings=settings,
+            code_dir=code_dir,
+            queue=buffer.queue,
+            dead_letter_queue=buffer.dead_letter_queue,
+        )
+
+        Validations.of(buffer.delivery_dead_letter_queue).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This is the rule target's dead-letter queue (cdk-nag only recognises "
+                "queues named in a redrive policy); it needs none of its own.",
+            )
+        )
+        Validations.of(retrier.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{IMAGE_ARN_PATTERN}]",
+                reason="The retrier acts on whichever image build version of this account and "
+                "region fails; image/* names images only.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level "
+                "permissions; CDK adds them for active tracing.",
+            ),
+        )

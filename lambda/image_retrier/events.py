@@ -1,0 +1,97 @@
+"""Parse and validate the EventBridge events that Image Builder sends about an image."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+IMAGE_BUILDER_SOURCE = "aws.imagebuilder"
+STATE_CHANGE_DETAIL_TYPE = "EC2 Image Builder Image State Change"
+
+# arn:<partition>:imagebuilder:<region>:<account>:image/<name>/<x.y.z>/<build>
+IMAGE_BUILD_VERSION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:imagebuilder:[a-z0-9-]+:\d{12}:image/[^/\s]+/\d+\.\d+\.\d+/\d+$"
+)
+
+
+class MalformedEventError(ValueError):
+    """The message is not an Image Builder image state-change event we can act on."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ImageStateChange:
+    event_id: str
+    event_time: str
+    region: str
+    account: str
+    image_build_version_arn: str
+    status: str
+    previous_status: str | None
+    reason: str | None
+
+
+def parse_message_body(body: str) -> ImageStateChange:
+    try:
+        event = json.loads(body)
+    except (TypeError, ValueError) as error:
+        raise MalformedEventError("body_not_json", f"the message body is not JSON ({error})") from None
+    return parse_state_change(event)
+
+
+def parse_state_change(event: Any) -> ImageStateChange:
+    if not isinstance(event, Mapping):
+        raise MalformedEventError("not_an_object", "the event is not a JSON object")
+
+    if event.get("source") != IMAGE_BUILDER_SOURCE:
+        raise MalformedEventError("wrong_source", f"source is {event.get('source')!r}")
+    if event.get("detail-type") != STATE_CHANGE_DETAIL_TYPE:
+        raise MalformedEventError("wrong_detail_type", f"detail-type is {event.get('detail-type')!r}")
+
+    event_id = _required_text(event, "id")
+    resources = event.get("resources")
+    if not isinstance(resources, list) or not resources:
+        raise MalformedEventError("no_resources", "resources is empty; it must hold the image ARN")
+    image_build_version_arn = resources[0]
+    if not isinstance(image_build_version_arn, str) or not IMAGE_BUILD_VERSION_ARN.match(
+        image_build_version_arn
+    ):
+        raise MalformedEventError(
+            "invalid_image_arn",
+            f"resources[0] is {image_build_version_arn!r}, not an image build version ARN",
+        )
+
+    detail = event.get("detail")
+    state = detail.get("state") if isinstance(detail, Mapping) else None
+    if not isinstance(state, Mapping) or not isinstance(state.get("status"), str):
+        raise MalformedEventError("no_state_status", "detail.state.status is missing")
+    previous_state = detail.get("previous-state") if isinstance(detail, Mapping) else None
+    previous_status = (
+        previous_state.get("status") if isinstance(previous_state, Mapping) else None
+    )
+    reason = state.get("reason")
+
+    return ImageStateChange(
+        event_id=event_id,
+        event_time=_required_text(event, "time"),
+        region=_required_text(event, "region"),
+        account=_required_text(event, "account"),
+        image_build_version_arn=image_build_version_arn,
+        status=state["status"],
+        previous_status=previous_status if isinstance(previous_status, str) else None,
+        reason=reason if isinstance(reason, str) and reason else None,
+    )
+
+
+def _required_text(event: Mapping[str, Any], key: str) -> str:
+    value = event.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedEventError(f"no_{key}", f"{key} is missing or empty")
+    return value

@@ -1,0 +1,113 @@
+"""The Image Builder calls the retrier makes, with every documented error mapped on purpose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_imagebuilder import ImagebuilderClient
+
+# Holds a botocore "sdk-extras" file that models CallRateLimitExceededException (HTTP 429) as
+# throttling, so botocore's own standard and adaptive retry modes back off and retry it.
+BOTOCORE_DATA_PATH = Path(__file__).parent / "botocore_data"
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=15,
+)
+
+TRANSIENT_ERROR_CODES = frozenset(
+    {"CallRateLimitExceededException", "ServiceUnavailableException", "ServiceException"}
+)
+CONFIGURATION_ERROR_CODES = frozenset(
+    {"ForbiddenException", "ClientException", "IdempotentParameterMismatchException"}
+)
+
+
+class TransientServiceError(Exception):
+    """Image Builder could not answer now; the record must come back later."""
+
+
+class ConfigurationError(Exception):
+    """A call was refused in a way only a person can fix (permissions, a logic error)."""
+
+    def __init__(self, error_code: str, message: str) -> None:
+        super().__init__(f"{error_code}: {message}")
+        self.error_code = error_code
+
+
+class RetryOutcome(str, Enum):
+    REQUESTED = "requested"
+    ALREADY_RUNNING = "already_running"
+    NOT_RETRYABLE = "not_retryable"
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    outcome: RetryOutcome
+    detail: str
+
+
+def create_client(region_name: str | None = None) -> ImagebuilderClient:
+    botocore_session = botocore.session.get_session()
+    botocore_session.set_config_variable("data_path", str(BOTOCORE_DATA_PATH))
+    session = boto3.Session(botocore_session=botocore_session, region_name=region_name)
+    return session.client("imagebuilder", config=CLIENT_CONFIG)
+
+
+class ImageBuilder:
+    def __init__(self, client: ImagebuilderClient) -> None:
+        self._client = client
+
+    def get_image(self, image_build_version_arn: str) -> dict[str, Any] | None:
+        try:
+            response = self._client.get_image(imageBuildVersionArn=image_build_version_arn)
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return None
+            raise _translate(error) from error
+        except BotoCoreError as error:
+            raise TransientServiceError(str(error)) from error
+        return dict(response.get("image") or {})
+
+    def retry_image(self, image_build_version_arn: str, client_token: str) -> RetryResult:
+        try:
+            response = self._client.retry_image(
+                imageBuildVersionArn=image_build_version_arn, clientToken=client_token
+            )
+        except ClientError as error:
+            code = _error_code(error)
+            if code == "ResourceInUseException":
+                return RetryResult(RetryOutcome.ALREADY_RUNNING, _message(error))
+            if code == "InvalidRequestException":
+                return RetryResult(RetryOutcome.NOT_RETRYABLE, _message(error))
+            raise _translate(error) from error
+        except BotoCoreError as error:
+            raise TransientServiceError(str(error)) from error
+        return RetryResult(RetryOutcome.REQUESTED, response["ResponseMetadata"].get("RequestId", ""))
+
+
+def _translate(error: ClientError) -> Exception:
+    code = _error_code(error)
+    if code in CONFIGURATION_ERROR_CODES:
+        return ConfigurationError(code, _message(error))
+    if code in TRANSIENT_ERROR_CODES:
+        return TransientServiceError(f"{code}: {_message(error)}")
+    return error
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))

@@ -1,0 +1,1 @@
+"""Local simulation: the synthesized rule and queue in moto, the real handler, a fake Image Builder."""

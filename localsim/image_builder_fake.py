@@ -1,0 +1,161 @@
+"""A small EC2 Image Builder that answers a real botocore client from inside botocore.
+
+It hooks the client's ``before-send`` event, so requests are built, and responses and
+errors parsed, by botocore itself from the service model: error codes, HTTP statuses and
+retry behaviour are the ones a deployed function sees.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import uuid
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+ERROR_STATUS = {
+    "CallRateLimitExceededException": 429,
+    "ClientException": 400,
+    "ForbiddenException": 403,
+    "IdempotentParameterMismatchException": 400,
+    "InvalidRequestException": 400,
+    "ResourceInUseException": 400,
+    "ResourceNotFoundException": 404,
+    "ServiceException": 500,
+    "ServiceUnavailableException": 503,
+}
+
+RETRYABLE_STATUSES = frozenset({"FAILED", "CANCELLED"})
+
+
+@dataclass(frozen=True)
+class RetryImageCall:
+    image_build_version_arn: str
+    client_token: str
+    accepted: bool
+
+
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+class ImageBuilderFake:
+    """Serves GetImage bodies (the service's JSON) and records every RetryImage call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self._images: dict[str, dict[str, Any]] = {}
+        self._tokens: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._queued_errors: dict[str, deque[str]] = {}
+        self.requests: list[str] = []
+        self.retry_image_calls: list[RetryImageCall] = []
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-send.imagebuilder", self._answer)
+
+    def put_image(self, get_image_body: Mapping[str, Any]) -> None:
+        image = copy.deepcopy(dict(get_image_body["image"]))
+        with self._lock:
+            self._images[image["arn"]] = image
+
+    def set_status(self, image_build_version_arn: str, status: str) -> None:
+        with self._lock:
+            self._images[image_build_version_arn]["state"] = {"status": status}
+
+    def fail_next(self, operation: str, error_code: str, times: int = 1) -> None:
+        with self._lock:
+            self._queued_errors.setdefault(operation, deque()).extend([error_code] * times)
+
+    @property
+    def accepted_retries(self) -> list[RetryImageCall]:
+        return [call for call in self.retry_image_calls if call.accepted]
+
+    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        url = urlsplit(request.url)
+        operation = url.path.rsplit("/", 1)[-1]
+        with self._lock:
+            self.requests.append(operation)
+            queued = self._queued_errors.get(operation)
+            if queued:
+                return _error(request, queued.popleft(), f"injected {operation} failure")
+            if operation == "GetImage":
+                arn = parse_qs(url.query).get("imageBuildVersionArn", [""])[0]
+                return self._get_image(request, arn)
+            if operation == "RetryImage":
+                return self._retry_image(request, json.loads(request.body or b"{}"))
+        return _error(request, "ClientException", f"the fake does not serve {operation}")
+
+    def _get_image(self, request: AWSPreparedRequest, arn: str) -> AWSResponse:
+        image = self._images.get(arn)
+        if image is None:
+            return _error(request, "ResourceNotFoundException", f"Image {arn} not found.")
+        return _json(request, 200, {"requestId": str(uuid.uuid4()), "image": image})
+
+    def _retry_image(self, request: AWSPreparedRequest, body: dict[str, Any]) -> AWSResponse:
+        arn = body["imageBuildVersionArn"]
+        token = body["clientToken"]
+
+        if token in self._tokens:
+            original_arn, original_response = self._tokens[token]
+            if original_arn != arn:
+                return _error(
+                    request,
+                    "IdempotentParameterMismatchException",
+                    "The client token was already used with different parameters.",
+                )
+            self.retry_image_calls.append(RetryImageCall(arn, token, accepted=False))
+            return _json(request, 200, original_response)
+
+        image = self._images.get(arn)
+        if image is None:
+            return _error(request, "ResourceNotFoundException", f"Image {arn} not found.")
+        status = image["state"]["status"]
+        if status not in RETRYABLE_STATUSES:
+            self.retry_image_calls.append(RetryImageCall(arn, token, accepted=False))
+            if status in {"TESTING", "DISTRIBUTING", "INTEGRATING", "BUILDING"}:
+                return _error(request, "ResourceInUseException", f"Image {arn} is {status}.")
+            return _error(
+                request, "InvalidRequestException", f"Image {arn} is {status} and cannot be retried."
+            )
+
+        response = {"requestId": str(uuid.uuid4()), "clientToken": token, "imageBuildVersionArn": arn}
+        self._tokens[token] = (arn, response)
+        failed_stage = (image["state"].get("failureContext") or {}).get("imageStatus")
+        image["state"] = {"status": failed_stage or "DISTRIBUTING"}
+        self.retry_image_calls.append(RetryImageCall(arn, token, accepted=True))
+        return _json(request, 200, response)
+
+
+def _json(request: AWSPreparedRequest, status: int, body: Mapping[str, Any]) -> AWSResponse:
+    return AWSResponse(
+        request.url,
+        status,
+        {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())},
+        _RawBody(json.dumps(body).encode()),  # type: ignore[arg-type]
+    )
+
+
+def _error(request: AWSPreparedRequest, code: str, message: str) -> AWSResponse:
+    return AWSResponse(
+        request.url,
+        ERROR_STATUS[code],
+        {
+            "Content-Type": "application/json",
+            "x-amzn-ErrorType": code,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+        },
+        _RawBody(json.dumps({"message": message}).encode()),  # type: ignore[arg-type]
+    )
