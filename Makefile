@@ -9,7 +9,7 @@ CDK_CLI_VERSION := 2.1148.1
 CDK = PATH="$(NODE_BIN):$$PATH" npx --yes aws-cdk@$(CDK_CLI_VERSION)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help install build synth demo test lint typecheck unit deploy diff clean
+.PHONY: help install build synth demo test lint typecheck deploy diff clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'

@@ -191,7 +191,7 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         "maxConcurrency",
         "max_concurrency",
         "a whole number from 2 to 1000 (the SQS event source's limits)",
-        "The most function instances reading the queue at once; bounds the Image Builder call rate.",
+        "The most function instances reading the queue at once; bounds Image Builder calls.",
         "5",
         _whole_number(2, 1000),
     ),

@@ -1,1 +1,2 @@
-"""Local simulation: the synthesized rule and queue in moto, the real handler, a fake Image Builder."""
+"""Local simulation: the synthesized rule and queue in moto, the real handler, a fake
+Image Builder."""

@@ -17,9 +17,12 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localsim.image_builder_fake import ImageBuilderFake
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CASES = PROJECT_ROOT / "tests" / "cases"
@@ -53,7 +56,7 @@ def event_pattern_matches(pattern: dict[str, Any], event: dict[str, Any]) -> boo
     """EventBridge's matching rules as moto implements them (its TestEventPattern is a stub)."""
     from moto.events.models import EventPattern
 
-    return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))
+    return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))  # type: ignore[arg-type]
 
 
 class StackTemplate:
@@ -110,7 +113,7 @@ class LocalStack:
         self.image_builder = ImageBuilderFake()
         self.image_builder.attach(self.handler.image_builder_client)
         self.logs = io.StringIO()
-        self.handler.logger.registered_handler.setStream(self.logs)  # type: ignore[attr-defined]
+        self.handler.logger.registered_handler.setStream(self.logs)
 
     def _queue_arn(self, queue_url: str) -> str:
         attributes = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
@@ -153,7 +156,7 @@ class LocalStack:
                 )
         return self.decisions()
 
-    def _lambda_record(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _lambda_record(self, message: MessageTypeDef) -> dict[str, Any]:
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],
@@ -170,10 +173,12 @@ class LocalStack:
         lines = [json.loads(line) for line in self.logs.getvalue().splitlines() if line.strip()]
         self.logs.seek(0)
         self.logs.truncate()
-        return [line for line in lines if line.get("message") in {"retry decision", "event rejected"}]
+        return [
+            line for line in lines if line.get("message") in {"retry decision", "event rejected"}
+        ]
 
     def dead_letters(self) -> list[dict[str, str]]:
-        kept = []
+        kept: list[dict[str, str]] = []
         while True:
             messages = self._sqs.receive_message(
                 QueueUrl=self.dead_letter_queue_url,
@@ -186,7 +191,7 @@ class LocalStack:
                 attributes = message.get("MessageAttributes", {})
                 kept.append(
                     {
-                        name: attributes[name]["StringValue"]
+                        name: str(attributes[name].get("StringValue"))
                         for name in ("rejectReason", "rejectDetail")
                         if name in attributes
                     }
@@ -269,7 +274,8 @@ def _print_report(results: list[ScenarioResult]) -> None:
         if not result.retry_image_calls:
             print("   RetryImage: not called")
         for kept in result.dead_lettered:
-            print(f"   kept in the dead-letter queue: {kept.get('rejectReason')}: {kept.get('rejectDetail')}")
+            reason, detail = kept.get("rejectReason"), kept.get("rejectDetail")
+            print(f"   kept in the dead-letter queue: {reason}: {detail}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 
 ERROR_STATUS = {
     "CallRateLimitExceededException": 429,
@@ -66,6 +67,9 @@ class ImageBuilderFake:
     def attach(self, client: Any) -> None:
         client.meta.events.register("before-send.imagebuilder", self._answer)
 
+    def detach(self, client: Any) -> None:
+        client.meta.events.unregister("before-send.imagebuilder", self._answer)
+
     def put_image(self, get_image_body: Mapping[str, Any]) -> None:
         image = copy.deepcopy(dict(get_image_body["image"]))
         with self._lock:
@@ -95,7 +99,7 @@ class ImageBuilderFake:
                 arn = parse_qs(url.query).get("imageBuildVersionArn", [""])[0]
                 return self._get_image(request, arn)
             if operation == "RetryImage":
-                return self._retry_image(request, json.loads(request.body or b"{}"))
+                return self._retry_image(request, json.loads(_body_bytes(request)))
         return _error(request, "ClientException", f"the fake does not serve {operation}")
 
     def _get_image(self, request: AWSPreparedRequest, arn: str) -> AWSResponse:
@@ -128,10 +132,16 @@ class ImageBuilderFake:
             if status in {"TESTING", "DISTRIBUTING", "INTEGRATING", "BUILDING"}:
                 return _error(request, "ResourceInUseException", f"Image {arn} is {status}.")
             return _error(
-                request, "InvalidRequestException", f"Image {arn} is {status} and cannot be retried."
+                request,
+                "InvalidRequestException",
+                f"Image {arn} is {status} and cannot be retried.",
             )
 
-        response = {"requestId": str(uuid.uuid4()), "clientToken": token, "imageBuildVersionArn": arn}
+        response = {
+            "requestId": str(uuid.uuid4()),
+            "clientToken": token,
+            "imageBuildVersionArn": arn,
+        }
         self._tokens[token] = (arn, response)
         failed_stage = (image["state"].get("failureContext") or {}).get("imageStatus")
         image["state"] = {"status": failed_stage or "DISTRIBUTING"}
@@ -139,12 +149,26 @@ class ImageBuilderFake:
         return _json(request, 200, response)
 
 
+def _body_bytes(request: AWSPreparedRequest) -> bytes:
+    body = request.body
+    if body is None:
+        return b"{}"
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    data = body.read()
+    return data.encode() if isinstance(data, str) else data
+
+
 def _json(request: AWSPreparedRequest, status: int, body: Mapping[str, Any]) -> AWSResponse:
     return AWSResponse(
         request.url,
         status,
-        {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())},
-        _RawBody(json.dumps(body).encode()),  # type: ignore[arg-type]
+        HTTPHeaders.from_dict(
+            {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())}
+        ),
+        _RawBody(json.dumps(body).encode()),
     )
 
 
@@ -152,10 +176,12 @@ def _error(request: AWSPreparedRequest, code: str, message: str) -> AWSResponse:
     return AWSResponse(
         request.url,
         ERROR_STATUS[code],
-        {
-            "Content-Type": "application/json",
-            "x-amzn-ErrorType": code,
-            "x-amzn-RequestId": str(uuid.uuid4()),
-        },
-        _RawBody(json.dumps({"message": message}).encode()),  # type: ignore[arg-type]
+        HTTPHeaders.from_dict(
+            {
+                "Content-Type": "application/json",
+                "x-amzn-ErrorType": code,
+                "x-amzn-RequestId": str(uuid.uuid4()),
+            }
+        ),
+        _RawBody(json.dumps({"message": message}).encode()),
     )

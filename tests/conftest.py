@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 CASES = Path(__file__).parent / "cases"
+# moto's default account; the handler tests create this queue.
+DEAD_LETTER_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/dead-letters"
 
 # Set before any test module imports boto3 or the handler, which reads them at import.
 os.environ.update(
@@ -25,7 +27,7 @@ os.environ.update(
         "MAX_ATTEMPTS": "3",
         "RETRY_STAGES": "DISTRIBUTING",
         "DRY_RUN": "false",
-        "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
+        "DEAD_LETTER_QUEUE_URL": DEAD_LETTER_QUEUE_URL,
     }
 )
 os.environ.pop("AWS_PROFILE", None)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from image_retrier.events import ImageStateChange
 from image_retrier.inspection import UNKNOWN_STAGE, FailureInspection
 from image_retrier.settings import RETRYABLE_STAGES, RetrierSettings
 
 
-class Decision(str, Enum):
+class Decision(StrEnum):
     RETRY = "retry"
     SKIP = "skip"
     GIVE_UP = "give_up"

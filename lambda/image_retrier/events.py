@@ -42,7 +42,9 @@ def parse_message_body(body: str) -> ImageStateChange:
     try:
         event = json.loads(body)
     except (TypeError, ValueError) as error:
-        raise MalformedEventError("body_not_json", f"the message body is not JSON ({error})") from None
+        raise MalformedEventError(
+            "body_not_json", f"the message body is not JSON ({error})"
+        ) from None
     return parse_state_change(event)
 
 
@@ -53,7 +55,9 @@ def parse_state_change(event: Any) -> ImageStateChange:
     if event.get("source") != IMAGE_BUILDER_SOURCE:
         raise MalformedEventError("wrong_source", f"source is {event.get('source')!r}")
     if event.get("detail-type") != STATE_CHANGE_DETAIL_TYPE:
-        raise MalformedEventError("wrong_detail_type", f"detail-type is {event.get('detail-type')!r}")
+        raise MalformedEventError(
+            "wrong_detail_type", f"detail-type is {event.get('detail-type')!r}"
+        )
 
     event_id = _required_text(event, "id")
     resources = event.get("resources")
@@ -73,9 +77,7 @@ def parse_state_change(event: Any) -> ImageStateChange:
     if not isinstance(state, Mapping) or not isinstance(state.get("status"), str):
         raise MalformedEventError("no_state_status", "detail.state.status is missing")
     previous_state = detail.get("previous-state") if isinstance(detail, Mapping) else None
-    previous_status = (
-        previous_state.get("status") if isinstance(previous_state, Mapping) else None
-    )
+    previous_status = previous_state.get("status") if isinstance(previous_state, Mapping) else None
     reason = state.get("reason")
 
     return ImageStateChange(

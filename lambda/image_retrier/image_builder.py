@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 BOTOCORE_DATA_PATH = Path(__file__).parent / "botocore_data"
 
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "total_max_attempts": 5},
     connect_timeout=5,
     read_timeout=15,
 )
@@ -45,7 +45,7 @@ class ConfigurationError(Exception):
         self.error_code = error_code
 
 
-class RetryOutcome(str, Enum):
+class RetryOutcome(StrEnum):
     REQUESTED = "requested"
     ALREADY_RUNNING = "already_running"
     NOT_RETRYABLE = "not_retryable"
@@ -93,7 +93,9 @@ class ImageBuilder:
             raise _translate(error) from error
         except BotoCoreError as error:
             raise TransientServiceError(str(error)) from error
-        return RetryResult(RetryOutcome.REQUESTED, response["ResponseMetadata"].get("RequestId", ""))
+        return RetryResult(
+            RetryOutcome.REQUESTED, response["ResponseMetadata"].get("RequestId", "")
+        )
 
 
 def _translate(error: ClientError) -> Exception:

@@ -70,7 +70,9 @@ class Retrier:
         self._record(change, result, inspection.stage_source if inspection else None)
         return result
 
-    def _record(self, change: ImageStateChange, result: RetrierResult, stage_source: str | None) -> None:
+    def _record(
+        self, change: ImageStateChange, result: RetrierResult, stage_source: str | None
+    ) -> None:
         decision = result.decision
         self._logger.info(
             "retry decision",

@@ -31,7 +31,9 @@ class RetrierSettings:
             dry_run = environ["DRY_RUN"].lower()
             dead_letter_queue_url = environ["DEAD_LETTER_QUEUE_URL"]
         except (KeyError, ValueError) as error:
-            raise SettingsError(f"function environment is incomplete or invalid: {error!r}") from None
+            raise SettingsError(
+                f"function environment is incomplete or invalid: {error!r}"
+            ) from None
 
         if max_attempts < 1:
             raise SettingsError(f"MAX_ATTEMPTS must be at least 1, got {max_attempts}")

@@ -1,0 +1,83 @@
+"""Given the synthesized template, when the demo plays every shipped case through the rule,
+the queue and the real handler, then each scenario ends as scenarios.json says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from tests.conftest import CASES
+from tests.unit.test_tokens import PINNED_TOKENS
+
+WEB_SERVER = "arn:aws:imagebuilder:us-east-1:111122223333:image/web-server/1.4.0/3"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = json.loads((CASES / "scenarios.json").read_text())["scenarios"]
+
+
+@pytest.fixture(scope="module")
+def demo_results(template: Template, tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    template_path = tmp_path_factory.mktemp("synth") / "ImageRetrier.template.json"
+    template_path.write_text(json.dumps(template.to_json()))
+    # A process of its own, as `make demo` runs it: the handler reads its settings at import.
+    result = subprocess.run(
+        [sys.executable, "-m", "localsim.demo", "--template", str(template_path), "--json"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    results: list[Any] = json.loads(result.stdout)
+    return results
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("index", range(len(SCENARIOS)), ids=[s["name"] for s in SCENARIOS])
+def test_scenario_ends_as_documented(demo_results: list[Any], index: int) -> None:
+    expected = SCENARIOS[index]["expect"]
+    result = demo_results[index]
+    routed = [delivery for delivery in result["deliveries"] if delivery["routed"]]
+
+    assert [delivery["routed"] for delivery in result["deliveries"]] == expected["routed"]
+    assert [delivery["decision"] for delivery in routed] == expected["decisions"]
+    assert [delivery["reason"] for delivery in routed] == expected["reasons"]
+    accepted = [call for call in result["retry_image_calls"] if call["accepted"]]
+    assert len(accepted) == expected["accepted_retries"]
+    assert len(result["dead_lettered"]) == expected["dead_lettered"]
+
+
+@pytest.mark.e2e
+def test_timed_out_distribution_makes_exactly_one_call_with_the_pinned_token(
+    demo_results: list[Any],
+) -> None:
+    (call,) = demo_results[0]["retry_image_calls"]
+    assert call == {
+        "image_build_version_arn": WEB_SERVER,
+        "client_token": PINNED_TOKENS["distribution-failed.json"],
+        "accepted": True,
+    }
+
+
+@pytest.mark.e2e
+def test_demo_prints_a_readable_report(template: Template, tmp_path: Path) -> None:
+    template_path = tmp_path / "ImageRetrier.template.json"
+    template_path.write_text(json.dumps(template.to_json()))
+
+    report = subprocess.run(
+        [sys.executable, "-m", "localsim.demo", "--template", str(template_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+
+    assert "distribution-failed.json: routed -> retry (distributing_failure)" in report
+    assert "cve-detected.json: not routed by the rule" in report
+    assert "kept in the dead-letter queue: no_resources" in report

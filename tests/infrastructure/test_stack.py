@@ -1,0 +1,180 @@
+"""Given the synthesized template, what a platform engineer relies on is there and tight."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Match, Template
+
+from infra.settings import StackSettings
+from tests.infrastructure.conftest import synthesize
+
+
+def _only(template: Template, resource_type: str) -> dict[str, Any]:
+    resources = template.find_resources(resource_type)
+    assert len(resources) == 1, f"expected one {resource_type}"
+    return next(iter(resources.values()))  # type: ignore[no-any-return]
+
+
+def _logical_id(template: Template, resource_type: str, **properties: Any) -> str:
+    found = template.find_resources(resource_type, {"Properties": properties})
+    assert len(found) == 1
+    return next(iter(found))
+
+
+def test_rule_matches_exactly_failed_image_state_changes(template: Template) -> None:
+    rule = _only(template, "AWS::Events::Rule")
+
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.imagebuilder"],
+        "detail-type": ["EC2 Image Builder Image State Change"],
+        "detail": {"state": {"status": ["FAILED"]}},
+    }
+    assert rule["Properties"]["State"] == "ENABLED"
+    assert "EventBusName" not in rule["Properties"]
+
+
+def test_rule_delivers_to_the_queue_with_its_own_dead_letter_queue(template: Template) -> None:
+    (target,) = _only(template, "AWS::Events::Rule")["Properties"]["Targets"]
+    queue_id = _logical_id(
+        template, "AWS::SQS::Queue", RedrivePolicy=Match.object_like({"maxReceiveCount": 5})
+    )
+
+    assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    delivery_dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert delivery_dlq != queue_id
+    assert template.to_json()["Resources"][delivery_dlq]["Type"] == "AWS::SQS::Queue"
+
+
+def test_queue_redrives_to_a_dead_letter_queue_kept_14_days(template: Template) -> None:
+    queue = template.find_resources(
+        "AWS::SQS::Queue", {"Properties": {"RedrivePolicy": Match.any_value()}}
+    )
+    (properties,) = [resource["Properties"] for resource in queue.values()]
+    dlq_id = properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    dlq = template.to_json()["Resources"][dlq_id]["Properties"]
+
+    assert properties["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert (
+        properties["VisibilityTimeout"]
+        >= 6 * _only(template, "AWS::Lambda::Function")["Properties"]["Timeout"]
+    )
+
+
+def test_every_queue_is_encrypted_and_refuses_plain_http(template: Template) -> None:
+    queues = template.find_resources("AWS::SQS::Queue")
+    policies = template.find_resources("AWS::SQS::QueuePolicy")
+
+    assert len(queues) == 3
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    secured = set()
+    for policy in policies.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}:
+                assert statement["Effect"] == "Deny"
+                secured.update(queue["Ref"] for queue in policy["Properties"]["Queues"])
+    assert secured == set(queues)
+
+
+def test_function_reads_the_queue_with_partial_failures_and_bounded_concurrency(
+    template: Template,
+) -> None:
+    mapping = _only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
+
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["BatchSize"] == 5
+
+
+def test_function_runs_the_latest_python_on_arm64_with_tracing(template: Template) -> None:
+    function = _only(template, "AWS::Lambda::Function")["Properties"]
+
+    assert function["Runtime"] == "python3.14"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Handler"] == "image_retrier.handler.lambda_handler"
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": _logical_id_of_log_group(template)}
+
+
+def _logical_id_of_log_group(template: Template) -> str:
+    (logical_id,) = template.find_resources("AWS::Logs::LogGroup")
+    return logical_id
+
+
+def test_log_group_keeps_logs_for_the_configured_days(template: Template) -> None:
+    assert _only(template, "AWS::Logs::LogGroup")["Properties"]["RetentionInDays"] == 30
+
+
+def _statements(template: Template) -> list[dict[str, Any]]:
+    policy = _only(template, "AWS::IAM::Policy")
+    return policy["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
+
+
+def test_image_builder_permissions_are_scoped_to_images_in_any_partition(
+    template: Template,
+) -> None:
+    (statement,) = [s for s in _statements(template) if s.get("Sid") == "InspectAndRetryImages"]
+
+    assert sorted(statement["Action"]) == ["imagebuilder:GetImage", "imagebuilder:RetryImage"]
+    assert statement["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":imagebuilder:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":image/*",
+            ],
+        ]
+    }
+
+
+def test_no_statement_grants_a_wildcard_action(template: Template) -> None:
+    role = _only(template, "AWS::IAM::Role")["Properties"]
+    assert "ManagedPolicyArns" not in role
+    for statement in _statements(template):
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert all("*" not in action for action in actions), statement
+        if statement["Resource"] == "*":
+            assert all(action.startswith("xray:") for action in actions), statement
+
+
+def test_context_values_reach_the_function_environment() -> None:
+    settings = StackSettings(
+        max_attempts=5,
+        dry_run=True,
+        retry_stages=("DISTRIBUTING", "TESTING"),
+        log_level="DEBUG",
+        log_retention_days=90,
+        max_concurrency=7,
+        event_bus_name="image-events",
+    )
+    template = synthesize(settings)
+
+    variables = _only(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
+    assert {key: variables[key] for key in ("MAX_ATTEMPTS", "DRY_RUN", "RETRY_STAGES")} == {
+        "MAX_ATTEMPTS": "5",
+        "DRY_RUN": "true",
+        "RETRY_STAGES": "DISTRIBUTING,TESTING",
+    }
+    assert variables["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert _only(template, "AWS::Logs::LogGroup")["Properties"]["RetentionInDays"] == 90
+    mapping = _only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 7}
+    rule = _only(template, "AWS::Events::Rule")["Properties"]
+    assert rule["EventBusName"] == "image-events"
+
+
+def test_template_has_no_account_or_region_baked_in(template: Template) -> None:
+    text = json.dumps(template.to_json())
+    assert "111122223333" not in text
+    assert "us-east-1" not in text

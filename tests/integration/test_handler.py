@@ -1,0 +1,261 @@
+"""Given SQS batches of Image Builder events, the real handler inspects, decides and acts:
+one RetryImage effect per failure event, nothing lost, nothing called for bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from image_retrier.decision import Decision
+from image_retrier.events import parse_message_body
+from image_retrier.image_builder import ImageBuilder
+from image_retrier.retrier import Retrier
+from localsim.image_builder_fake import ImageBuilderFake
+from tests.conftest import DEAD_LETTER_QUEUE_URL, load_event, load_image
+from tests.unit.test_tokens import PINNED_TOKENS
+
+WEB_SERVER = "arn:aws:imagebuilder:us-east-1:111122223333:image/web-server/1.4.0/3"
+
+
+@dataclass
+class Harness:
+    handler: ModuleType
+    image_builder: ImageBuilderFake
+    logs: io.StringIO
+    context: Any
+
+    def deliver(self, *event_files: str, bodies: tuple[str, ...] = ()) -> dict[str, Any]:
+        all_bodies = [json.dumps(load_event(name)) for name in event_files] + list(bodies)
+        records = [
+            {
+                "messageId": f"message-{index}",
+                "receiptHandle": f"receipt-{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:failed-images",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(all_bodies)
+        ]
+        response: dict[str, Any] = self.handler.lambda_handler({"Records": records}, self.context)
+        return response
+
+    def log_lines(self, message: str) -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in self.logs.getvalue().splitlines() if line]
+        return [line for line in lines if line["message"] == message]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        return sqs.receive_message(
+            QueueUrl=DEAD_LETTER_QUEUE_URL, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+
+
+@pytest.fixture
+def harness(aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    boto3.client("sqs").create_queue(QueueName="dead-letters")
+    from image_retrier import handler
+
+    fake = ImageBuilderFake()
+    fake.attach(handler.image_builder_client)
+    logs = io.StringIO()
+    handler.logger.registered_handler.setStream(logs)
+    try:
+        yield Harness(handler, fake, logs, lambda_context)
+    finally:
+        fake.detach(handler.image_builder_client)
+
+
+def test_distribution_failure_is_retried_once_with_the_pinned_token(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": []}
+    (call,) = harness.image_builder.retry_image_calls
+    assert (call.image_build_version_arn, call.client_token, call.accepted) == (
+        WEB_SERVER,
+        PINNED_TOKENS["distribution-failed.json"],
+        True,
+    )
+
+
+def test_one_structured_line_per_decision(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+
+    harness.deliver("distribution-failed.json")
+
+    (line,) = harness.log_lines("retry decision")
+    assert line["event_id"] == load_event("distribution-failed.json")["id"]
+    assert line["correlation_id"] == line["event_id"]
+    assert line["image_build_version_arn"] == WEB_SERVER
+    assert (line["failure_stage"], line["decision"], line["reason"]) == (
+        "DISTRIBUTING",
+        "retry",
+        "distributing_failure",
+    )
+    assert line["client_token"] == PINNED_TOKENS["distribution-failed.json"]
+    assert line["outcome"] == "requested"
+
+
+def test_duplicate_delivery_retries_once(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+
+    harness.deliver("distribution-failed.json")
+    harness.deliver("distribution-failed.json")
+
+    assert len(harness.image_builder.accepted_retries) == 1
+
+
+def test_redelivery_before_the_retry_shows_reuses_the_token_for_no_second_effect(
+    harness: Harness,
+) -> None:
+    # The image still reads FAILED (the first retry has not started yet), so RetryImage is
+    # called again; the same client token makes Image Builder return the original result.
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.deliver("distribution-failed.json")
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": []}
+    calls = harness.image_builder.retry_image_calls
+    assert [call.client_token for call in calls] == [PINNED_TOKENS["distribution-failed.json"]] * 2
+    assert len(harness.image_builder.accepted_retries) == 1
+
+
+def test_second_failure_event_gets_its_own_token(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.deliver("distribution-failed.json")
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+
+    harness.deliver("distribution-failed-again.json")
+
+    tokens = [call.client_token for call in harness.image_builder.accepted_retries]
+    assert tokens == [
+        PINNED_TOKENS["distribution-failed.json"],
+        PINNED_TOKENS["distribution-failed-again.json"],
+    ]
+
+
+def test_build_failure_makes_no_retry_call(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("batch-worker-build-failed.json"))
+
+    response = harness.deliver("build-failed.json")
+
+    assert response == {"batchItemFailures": []}
+    assert harness.image_builder.requests == ["GetImage"]
+
+
+def test_malformed_event_is_kept_in_the_dead_letter_queue_without_any_call(
+    harness: Harness,
+) -> None:
+    response = harness.deliver("malformed-no-resources.json")
+
+    assert response == {"batchItemFailures": []}
+    assert harness.image_builder.requests == []
+    (kept,) = harness.dead_letters()
+    assert kept["Body"] == json.dumps(load_event("malformed-no-resources.json"))
+    assert kept["MessageAttributes"]["rejectReason"]["StringValue"] == "no_resources"
+    (line,) = harness.log_lines("event rejected")
+    assert line["reject_reason"] == "no_resources"
+
+
+def test_a_bad_record_does_not_hold_up_the_good_ones_in_its_batch(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+
+    response = harness.deliver("distribution-failed.json", bodies=("{not json",))
+
+    assert response == {"batchItemFailures": []}
+    assert len(harness.image_builder.accepted_retries) == 1
+    (kept,) = harness.dead_letters()
+    assert kept["MessageAttributes"]["rejectReason"]["StringValue"] == "body_not_json"
+
+
+def test_throttled_image_builder_returns_the_record_to_the_queue(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.image_builder.fail_next("RetryImage", "CallRateLimitExceededException", times=5)
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    assert harness.dead_letters() == []
+
+    retried = harness.deliver("distribution-failed.json")
+
+    assert retried == {"batchItemFailures": []}
+    assert len(harness.image_builder.accepted_retries) == 1
+
+
+def test_permission_refusal_is_kept_in_the_dead_letter_queue(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.image_builder.fail_next("RetryImage", "ForbiddenException")
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": []}
+    (kept,) = harness.dead_letters()
+    assert kept["MessageAttributes"]["rejectReason"]["StringValue"] == "ForbiddenException"
+
+
+def test_image_that_cannot_be_retried_is_recorded_not_looped(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.image_builder.fail_next("RetryImage", "InvalidRequestException")
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": []}
+    assert harness.dead_letters() == []
+    (line,) = harness.log_lines("retry decision")
+    assert line["outcome"] == "not_retryable"
+
+
+def test_retry_already_running_is_not_a_failure(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.image_builder.fail_next("RetryImage", "ResourceInUseException")
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": []}
+    (line,) = harness.log_lines("retry decision")
+    assert line["outcome"] == "already_running"
+
+
+def test_deleted_image_gets_no_action(harness: Harness) -> None:
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": []}
+    assert harness.image_builder.requests == ["GetImage"]
+    (line,) = harness.log_lines("retry decision")
+    assert line["reason"] == "image_not_found"
+
+
+def test_dry_run_decides_and_logs_but_never_calls_retry_image(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    settings = dataclasses.replace(harness.handler.settings, dry_run=True)
+    retrier = Retrier(
+        ImageBuilder(harness.handler.image_builder_client),
+        settings,
+        harness.handler.logger,
+        harness.handler.metrics,
+    )
+
+    result = retrier.process(parse_message_body(json.dumps(load_event("distribution-failed.json"))))
+
+    assert result.decision.decision is Decision.RETRY
+    assert result.outcome == "dry_run"
+    assert harness.image_builder.requests == ["GetImage"]
+    (line,) = harness.log_lines("retry decision")
+    assert line["dry_run"] is True

@@ -1,0 +1,85 @@
+"""Given messages from the queue, when they are parsed, then only well-formed events pass."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from image_retrier.events import MalformedEventError, parse_message_body
+from tests.conftest import load_event
+
+FAILURE_EVENTS = [
+    "distribution-failed.json",
+    "distribution-failed-with-reason.json",
+    "distribution-failed-again.json",
+    "test-failed.json",
+    "build-failed.json",
+]
+
+
+@pytest.mark.parametrize("name", FAILURE_EVENTS)
+def test_shipped_failure_events_parse_with_the_image_arn_from_resources(name: str) -> None:
+    event = load_event(name)
+
+    change = parse_message_body(json.dumps(event))
+
+    assert change.event_id == event["id"]
+    assert change.image_build_version_arn == event["resources"][0]
+    assert change.status == "FAILED"
+    assert change.previous_status == event["detail"]["previous-state"]["status"]
+
+
+def test_the_optional_state_reason_is_kept_when_present() -> None:
+    change = parse_message_body(json.dumps(load_event("distribution-failed-with-reason.json")))
+    assert change.reason is not None
+    assert change.reason.startswith("Distribution failed")
+
+
+def test_event_with_empty_resources_is_rejected_naming_the_reason() -> None:
+    body = json.dumps(load_event("malformed-no-resources.json"))
+
+    with pytest.raises(MalformedEventError) as rejected:
+        parse_message_body(body)
+
+    assert rejected.value.reason == "no_resources"
+
+
+def _mutated(**changes: object) -> str:
+    event = load_event("distribution-failed.json")
+    event.update(changes)
+    return json.dumps(event)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json at all", "body_not_json"),
+        ("[1, 2]", "not_an_object"),
+        (_mutated(source="aws.ec2"), "wrong_source"),
+        (_mutated(**{"detail-type": "EC2 Image Builder CVE Detected"}), "wrong_detail_type"),
+        (
+            _mutated(resources=["arn:aws:imagebuilder:us-east-1:111122223333:image-pipeline/web"]),
+            "invalid_image_arn",
+        ),
+        (_mutated(resources=[42]), "invalid_image_arn"),
+        (_mutated(detail={"state": {}}), "no_state_status"),
+        (_mutated(detail="FAILED"), "no_state_status"),
+        (_mutated(id=""), "no_id"),
+    ],
+)
+def test_malformed_messages_are_rejected_with_a_specific_reason(body: str, reason: str) -> None:
+    with pytest.raises(MalformedEventError) as rejected:
+        parse_message_body(body)
+    assert rejected.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws-cn:imagebuilder:cn-north-1:111122223333:image/web-server/1.4.0/3",
+        "arn:aws-us-gov:imagebuilder:us-gov-west-1:111122223333:image/web-server/10.0.12/27",
+    ],
+)
+def test_image_arns_of_every_partition_are_accepted(arn: str) -> None:
+    assert parse_message_body(_mutated(resources=[arn])).image_build_version_arn == arn

@@ -1,0 +1,107 @@
+"""Given CDK context values, typed (cdk.json) or strings (-c key=value), the settings are built
+or the synth fails with a message naming the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.settings import CONTEXT_KEYS, ContextError, StackSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_no_context_gives_the_defaults() -> None:
+    assert StackSettings.from_context({}) == StackSettings()
+
+
+def test_cdk_json_holds_exactly_the_defaults() -> None:
+    context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    ours = {key.name: context[key.name] for key in CONTEXT_KEYS}
+
+    assert StackSettings.from_context(ours) == StackSettings()
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"maxAttempts": 3}, {"max_attempts": 3}),
+        ({"maxAttempts": "5"}, {"max_attempts": 5}),
+        ({"dryRun": True}, {"dry_run": True}),
+        ({"dryRun": "false"}, {"dry_run": False}),
+        ({"dryRun": "TRUE"}, {"dry_run": True}),
+        ({"retryStages": ["DISTRIBUTING", "TESTING"]},
+         {"retry_stages": ("DISTRIBUTING", "TESTING")}),
+        ({"retryStages": '["DISTRIBUTING","INTEGRATING"]'},
+         {"retry_stages": ("DISTRIBUTING", "INTEGRATING")}),
+        ({"retryStages": "distributing,testing"}, {"retry_stages": ("DISTRIBUTING", "TESTING")}),
+        ({"logLevel": "debug"}, {"log_level": "DEBUG"}),
+        ({"logRetentionDays": "90"}, {"log_retention_days": 90}),
+        ({"maxConcurrency": 10}, {"max_concurrency": 10}),
+        ({"eventBusName": "image-events"}, {"event_bus_name": "image-events"}),
+    ],
+)  # fmt: skip
+def test_typed_and_string_forms_are_accepted(
+    context: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    settings = StackSettings.from_context(context)
+    assert {field: getattr(settings, field) for field in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("maxAttempts", True, "a whole number from 1 to 100"),
+        ("maxAttempts", "true", "a whole number from 1 to 100"),
+        ("maxAttempts", -1, "a whole number from 1 to 100"),
+        ("maxAttempts", "-1", "a whole number from 1 to 100"),
+        ("maxAttempts", 0, "a whole number from 1 to 100"),
+        ("maxAttempts", "three", "a whole number from 1 to 100"),
+        ("maxAttempts", 2.5, "a whole number from 1 to 100"),
+        ("dryRun", "yes", "true or false"),
+        ("dryRun", 1, "true or false"),
+        ("retryStages", ["BUILDING"], "RetryImage does not rebuild"),
+        ("retryStages", ["DISTRIBUTING", "SHIPPING"], "unknown stage SHIPPING"),
+        ("retryStages", [], "at least one stage"),
+        ("retryStages", '["DISTRIBUTING"', "not a valid JSON list"),
+        ("logLevel", "LOUD", "one of DEBUG, INFO, WARNING, ERROR"),
+        ("logRetentionDays", 45, "one of 1, 3, 5, 7, 14, 30"),
+        ("maxConcurrency", 1, "from 2 to 1000"),
+        ("eventBusName", "my bus", "an event bus name"),
+    ],
+)
+def test_bad_values_fail_naming_key_value_and_what_is_allowed(
+    key: str, value: Any, allowed: str
+) -> None:
+    with pytest.raises(ContextError) as failure:
+        StackSettings.from_context({key: value})
+
+    message = str(failure.value)
+    assert key in message
+    assert json.dumps(value) in message
+    assert allowed in message
+
+
+def test_unknown_key_fails_naming_the_closest_valid_key() -> None:
+    with pytest.raises(
+        ContextError, match=r"Unknown context key 'maxAttempt'\. Did you mean 'maxAttempts'"
+    ):
+        StackSettings.from_context({"maxAttempt": 3})
+
+
+def test_unknown_key_with_no_close_match_lists_the_valid_keys() -> None:
+    with pytest.raises(ContextError, match="Keys this app reads: maxAttempts, dryRun"):
+        StackSettings.from_context({"color": "blue"})
+
+
+def test_cdk_own_context_keys_are_left_alone() -> None:
+    context = {
+        "@aws-cdk/core:target-partitions": ["aws"],
+        "aws:cdk:enable-path-metadata": True,
+        "acknowledged-issue-numbers": [1234],
+        "availability-zones:account=111122223333:region=us-east-1": ["us-east-1a"],
+    }
+    assert StackSettings.from_context(context) == StackSettings()
