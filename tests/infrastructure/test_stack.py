@@ -178,3 +178,16 @@ def test_template_has_no_account_or_region_baked_in(template: Template) -> None:
     text = json.dumps(template.to_json())
     assert "111122223333" not in text
     assert "us-east-1" not in text
+
+
+def test_stack_for_a_concrete_account_and_region_also_passes_cdk_nag() -> None:
+    # The CDK CLI passes the account and region of the caller's credentials to the app.
+    template = synthesize(account="111122223333", region="eu-west-1")
+
+    (statement,) = [s for s in _statements(template) if s.get("Sid") == "InspectAndRetryImages"]
+    assert statement["Resource"] == {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":imagebuilder:eu-west-1:111122223333:image/*"],
+        ]
+    }
