@@ -34,7 +34,11 @@ def main() -> None:
         ),
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    app.synth()
+    try:
+        app.synth()
+    except RuntimeError as error:
+        # cdk-nag has printed each finding above; the jsii traceback would only bury them.
+        sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":

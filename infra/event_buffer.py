@@ -60,13 +60,14 @@ class FailedImageEventBuffer(Construct):
         )
         self.rule = events.Rule(
             self,
-            "ImageFailedRule",
-            description="Image Builder images that reached FAILED, for the retrier",
+            "ImageStateRule",
+            description="Image Builder images that FAILED (to retry) or became AVAILABLE (to "
+            "record a recovery), for the retrier",
             event_bus=event_bus,
             event_pattern=events.EventPattern(
                 source=["aws.imagebuilder"],
                 detail_type=[IMAGE_STATE_CHANGE],
-                detail={"state": {"status": ["FAILED"]}},
+                detail={"state": {"status": ["FAILED", "AVAILABLE"]}},
             ),
         )
         self.rule.add_target(

@@ -8,7 +8,9 @@ from typing import Any
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import Construct
 
+from infra.attempt_ledger import AttemptLedgerTable
 from infra.event_buffer import FailedImageEventBuffer
+from infra.notifications import NotificationTopic
 from infra.retrier_function import QUEUE_VISIBILITY_TIMEOUT, RetrierFunction
 from infra.settings import StackSettings
 
@@ -31,6 +33,10 @@ class RetrierStack(Stack):
             event_bus_name=settings.event_bus_name,
             visibility_timeout=QUEUE_VISIBILITY_TIMEOUT,
         )
+        ledger = AttemptLedgerTable(self, "Ledger")
+        notifications = NotificationTopic(
+            self, "Notifications", emails=settings.notification_emails
+        )
         retrier = RetrierFunction(
             self,
             "Retrier",
@@ -38,7 +44,12 @@ class RetrierStack(Stack):
             code_dir=code_dir,
             queue=buffer.queue,
             dead_letter_queue=buffer.dead_letter_queue,
+            ledger=ledger.table,
+            topic=notifications.topic,
+            topic_key=notifications.key,
         )
+        self.ledger_table = ledger.table
+        self.notification_topic = notifications.topic
 
         Validations.of(buffer.delivery_dead_letter_queue).acknowledge(
             Acknowledgment(

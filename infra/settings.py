@@ -1,8 +1,9 @@
 """The stack's settings: CDK context values, read and validated once at synth.
 
 Values come either typed, from cdk.json, or as strings, from ``cdk deploy -c key=value``;
-both forms are accepted. Context keys that look like ours (lowerCamelCase, no ``:``, ``@``
-or ``-``, which CDK's own keys all have) must be known, so a typo fails the synth.
+both forms are accepted. Context keys that look like ours (lowerCamelCase) must be known,
+and so must anything spelled like one of ours (``dry_run``), so a typo fails the synth.
+Keys with ``:``, ``@`` or ``/`` belong to the CDK itself and are left alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 OUR_KEY = re.compile(r"^[a-z][A-Za-z0-9]*$")
+# Keys with these characters belong to the CDK itself (feature flags, look-up caches).
+CDK_KEY = re.compile(r"[:@/]")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RETRYABLE_STAGES = ("DISTRIBUTING", "TESTING", "INTEGRATING")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # The values CloudWatch Logs accepts for a log group's retention.
@@ -38,6 +42,12 @@ class StackSettings:
     log_retention_days: int = 30
     max_concurrency: int = 2
     event_bus_name: str = "default"
+    retry_delay_seconds: int = 300
+    backoff_rate: float = 2.0
+    max_retry_delay_seconds: int = 3600
+    ledger_ttl_days: int = 90
+    notification_emails: tuple[str, ...] = ()
+    notify_on_recovery: bool = False
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> StackSettings:
@@ -47,7 +57,14 @@ class StackSettings:
             for key in CONTEXT_KEYS
             if context.get(key.name) is not None
         }
-        return cls(**values)
+        settings = cls(**values)
+        cap, first = settings.max_retry_delay_seconds, settings.retry_delay_seconds
+        if cap < first:
+            raise ContextError(
+                f"Context values contradict: maxRetryDelaySeconds={cap} is less than "
+                f"retryDelaySeconds={first}. The cap must be at least the first delay."
+            )
+        return settings
 
 
 class _Invalid(ValueError):
@@ -78,7 +95,7 @@ def _whole_number(minimum: int, maximum: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool):
             raise _Invalid("a boolean is not a number")
-        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,9}\s*", value):
             value = int(value)
         if not isinstance(value, int):
             raise _Invalid("")
@@ -125,7 +142,10 @@ def _string_list(value: Any) -> list[str]:
             value = [item for item in text.split(",") if item.strip()]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise _Invalid("")
-    return [item.strip() for item in value]
+    items = [item.strip() for item in value]
+    if not all(items):
+        raise _Invalid("an item is empty")
+    return items
 
 
 def _retry_stages(value: Any) -> tuple[str, ...]:
@@ -138,6 +158,29 @@ def _retry_stages(value: Any) -> tuple[str, ...]:
     if unknown:
         raise _Invalid(f"unknown stage {', '.join(unknown)}")
     return stages
+
+
+def _number(minimum: float, maximum: float) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        if isinstance(value, bool):
+            raise _Invalid("a boolean is not a number")
+        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,6}(\.[0-9]{1,6})?\s*", value):
+            value = float(value)
+        if not isinstance(value, int | float):
+            raise _Invalid("")
+        if not minimum <= value <= maximum:
+            raise _Invalid(f"out of range {minimum:g}..{maximum:g}")
+        return float(value)
+
+    return convert
+
+
+def _emails(value: Any) -> tuple[str, ...]:
+    emails = tuple(dict.fromkeys(_string_list(value)))
+    wrong = [email for email in emails if not EMAIL.match(email)]
+    if wrong:
+        raise _Invalid(f"not an email address: {', '.join(wrong)}")
+    return emails
 
 
 def _event_bus_name(value: Any) -> str:
@@ -203,16 +246,74 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         "default",
         _event_bus_name,
     ),
+    ContextKey(
+        "retryDelaySeconds",
+        "retry_delay_seconds",
+        "a whole number of seconds from 0 to 86400",
+        "How long after a failure its first retry waits; later ones wait longer (backoffRate).",
+        "600",
+        _whole_number(0, 86400),
+    ),
+    ContextKey(
+        "backoffRate",
+        "backoff_rate",
+        "a number from 1 to 10",
+        "Each further attempt waits this many times longer than the one before.",
+        "3",
+        _number(1, 10),
+    ),
+    ContextKey(
+        "maxRetryDelaySeconds",
+        "max_retry_delay_seconds",
+        "a whole number of seconds from 0 to 86400, at least retryDelaySeconds",
+        "The longest any attempt waits after its failure event.",
+        "7200",
+        _whole_number(0, 86400),
+    ),
+    ContextKey(
+        "ledgerTtlDays",
+        "ledger_ttl_days",
+        "a whole number of days from 1 to 3650",
+        "How long the attempt ledger keeps an image's record after its last attempt.",
+        "30",
+        _whole_number(1, 3650),
+    ),
+    ContextKey(
+        "notificationEmails",
+        "notification_emails",
+        "a list of email addresses (may be empty)",
+        "Addresses subscribed to the notification topic; each must confirm by email.",
+        "'[\"platform@example.com\"]'",
+        _emails,
+    ),
+    ContextKey(
+        "notifyOnRecovery",
+        "notify_on_recovery",
+        "true or false",
+        "Also notify when an image the retrier retried becomes AVAILABLE.",
+        "true",
+        _boolean,
+    ),
 )
 
 KNOWN_KEYS = tuple(key.name for key in CONTEXT_KEYS)
 
 
+def _folded(name: str) -> str:
+    return re.sub(r"[-_]", "", name).lower()
+
+
 def _reject_unknown_keys(context: Mapping[str, Any]) -> None:
+    folded_keys = {_folded(key): key for key in KNOWN_KEYS}
     for name in sorted(context):
-        if not OUR_KEY.match(name) or name in KNOWN_KEYS:
+        if name in KNOWN_KEYS or CDK_KEY.search(name):
             continue
-        close = difflib.get_close_matches(name, KNOWN_KEYS, n=1, cutoff=0.5)
+        close = difflib.get_close_matches(_folded(name), list(folded_keys), n=1, cutoff=0.75)
+        if not OUR_KEY.match(name) and not close:
+            continue
+        close = [folded_keys[match] for match in close] or difflib.get_close_matches(
+            name, KNOWN_KEYS, n=1, cutoff=0.5
+        )
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise ContextError(
             f"Unknown context key '{name}'.{hint} Keys this app reads: {', '.join(KNOWN_KEYS)}."

@@ -1,9 +1,11 @@
 """Play the shipped Image Builder events through the synthesized stack, locally.
 
-The rule's pattern and the function's environment come from the synthesized template. Each
-event is matched by EventBridge's own TestEventPattern (moto), sent to an SQS queue (moto)
-with the template's redrive policy, received as the Lambda service would, and handed to the
-real handler, whose Image Builder client answers from a fake behind botocore.
+The rule's pattern, the queue's redrive policy, the ledger's key and the function's
+environment come from the synthesized template. Each event is matched with EventBridge's
+pattern rules (moto's matcher), sent to an SQS queue (moto), received as the Lambda service
+would, and handed to the real handler. Its Image Builder client answers from a fake behind
+botocore; DynamoDB, SNS and SQS are moto. Time is simulated: a retry that must wait is put
+back on the queue with a delay, and the clock jumps forward by that delay.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -28,28 +31,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CASES = PROJECT_ROOT / "tests" / "cases"
 REGION = "us-east-1"
 ACCOUNT = "111122223333"
-
-
-@dataclass
-class Delivery:
-    event_file: str
-    routed: bool
-    decision: str | None = None
-    reason: str | None = None
-    failure_stage: str | None = None
-    stage_source: str | None = None
-    client_token: str | None = None
-    outcome: str | None = None
-    redelivered: bool = False
-
-
-@dataclass
-class ScenarioResult:
-    name: str
-    image: str
-    deliveries: list[Delivery] = field(default_factory=list)
-    retry_image_calls: list[dict[str, Any]] = field(default_factory=list)
-    dead_lettered: list[dict[str, str]] = field(default_factory=list)
+# Enough for every deferral hop of a scenario; a runaway loop stops here instead of hanging.
+MAX_INVOCATIONS_PER_DELIVERY = 50
+DECISION_MESSAGES = {"retry decision", "event rejected"}
 
 
 def event_pattern_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
@@ -59,11 +43,47 @@ def event_pattern_matches(pattern: dict[str, Any], event: dict[str, Any]) -> boo
     return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))  # type: ignore[arg-type]
 
 
+@dataclass
+class Decision:
+    event_id: str | None
+    decision: str
+    reason: str | None
+    failure_stage: str | None = None
+    stage_source: str | None = None
+    attempt: int | None = None
+    client_token: str | None = None
+    due_at: str | None = None
+    outcome: str | None = None
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    image: str
+    routed: list[bool] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    retry_image_calls: list[dict[str, Any]] = field(default_factory=list)
+    dead_lettered: list[dict[str, str]] = field(default_factory=list)
+    notifications: list[str] = field(default_factory=list)
+    ledger: dict[str, Any] | None = None
+
+
+class SimulatedClock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def arrive(self, event_time: datetime) -> None:
+        self.now = max(self.now, event_time + timedelta(seconds=1))
+
+
 class StackTemplate:
     def __init__(self, path: Path) -> None:
         self._resources: dict[str, Any] = json.loads(path.read_text())["Resources"]
 
-    def _one(self, resource_type: str) -> dict[str, Any]:
+    def one(self, resource_type: str) -> dict[str, Any]:
         found = [r for r in self._resources.values() if r["Type"] == resource_type]
         if len(found) != 1:
             raise SystemExit(f"expected one {resource_type} in the template, found {len(found)}")
@@ -71,11 +91,11 @@ class StackTemplate:
 
     @property
     def event_pattern(self) -> dict[str, Any]:
-        return self._one("AWS::Events::Rule")["EventPattern"]  # type: ignore[no-any-return]
+        return self.one("AWS::Events::Rule")["EventPattern"]  # type: ignore[no-any-return]
 
     @property
     def function_environment(self) -> dict[str, Any]:
-        function = self._one("AWS::Lambda::Function")
+        function = self.one("AWS::Lambda::Function")
         return function["Environment"]["Variables"]  # type: ignore[no-any-return]
 
     @property
@@ -88,28 +108,51 @@ class StackTemplate:
 
 
 class LocalStack:
-    """The rule, queues and function of the template, wired together in moto."""
+    """The rule, queues, ledger, topic and function of the template, wired together in moto."""
 
     def __init__(self, template: StackTemplate) -> None:
         import boto3
 
         self._template = template
         self._sqs = boto3.client("sqs", region_name=REGION)
+        self._dynamodb = boto3.client("dynamodb", region_name=REGION)
+        sns = boto3.client("sns", region_name=REGION)
+
         self.dead_letter_queue_url = self._sqs.create_queue(QueueName="dead-letters")["QueueUrl"]
-        dead_letter_arn = self._queue_arn(self.dead_letter_queue_url)
+        redrive = {
+            "deadLetterTargetArn": self._queue_arn(self.dead_letter_queue_url),
+            "maxReceiveCount": template.max_receive_count,
+        }
         self.queue_url = self._sqs.create_queue(
-            QueueName="failed-images",
-            Attributes={
-                "RedrivePolicy": json.dumps(
-                    {
-                        "deadLetterTargetArn": dead_letter_arn,
-                        "maxReceiveCount": template.max_receive_count,
-                    }
-                ),
-            },
+            QueueName="image-events", Attributes={"RedrivePolicy": json.dumps(redrive)}
         )["QueueUrl"]
         self.queue_arn = self._queue_arn(self.queue_url)
-        self.handler = self._load_handler()
+
+        ledger = template.one("AWS::DynamoDB::GlobalTable")
+        self.ledger_table = "attempt-ledger"
+        self._dynamodb.create_table(
+            TableName=self.ledger_table,
+            KeySchema=ledger["KeySchema"],
+            AttributeDefinitions=ledger["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self._ledger_key = ledger["KeySchema"][0]["AttributeName"]
+
+        topic_arn = sns.create_topic(Name="image-retrier")["TopicArn"]
+        self.inbox_url = self._sqs.create_queue(QueueName="notification-inbox")["QueueUrl"]
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=self._queue_arn(self.inbox_url),
+            Attributes={"RawMessageDelivery": "true"},
+        )
+
+        self.handler = self._load_handler(topic_arn)
+        self.clock = SimulatedClock()
+        self.handler.retrier.clock = self.clock
+        self.handler.sqs_client.meta.events.register(
+            "before-parameter-build.sqs.SendMessage", self._fast_forward
+        )
         self.image_builder = ImageBuilderFake()
         self.image_builder.attach(self.handler.image_builder_client)
         self.logs = io.StringIO()
@@ -119,86 +162,120 @@ class LocalStack:
         attributes = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         return attributes["Attributes"]["QueueArn"]
 
-    def _load_handler(self) -> ModuleType:
-        environment = dict(self._template.function_environment)
-        environment["DEAD_LETTER_QUEUE_URL"] = self.dead_letter_queue_url
-        environment["POWERTOOLS_TRACE_DISABLED"] = "true"
-        os.environ.update({key: str(value) for key, value in environment.items()})
+    def _load_handler(self, topic_arn: str) -> ModuleType:
+        environment = {
+            key: str(value) for key, value in self._template.function_environment.items()
+        }
+        environment.update(
+            QUEUE_URL=self.queue_url,
+            DEAD_LETTER_QUEUE_URL=self.dead_letter_queue_url,
+            LEDGER_TABLE_NAME=self.ledger_table,
+            NOTIFICATION_TOPIC_ARN=topic_arn,
+            POWERTOOLS_TRACE_DISABLED="true",
+        )
+        os.environ.update(environment)
         sys.path.insert(0, str(PROJECT_ROOT / "lambda"))
         from image_retrier import handler
 
         return handler
 
+    def _fast_forward(self, params: dict[str, Any], **_: Any) -> None:
+        # A deferred retry: instead of waiting DelaySeconds, move the clock on by as much.
+        delay = params.pop("DelaySeconds", 0)
+        self.clock.now += timedelta(seconds=delay)
+
+    def reset(self, get_image_body: dict[str, Any]) -> None:
+        self.image_builder.reset()
+        self.image_builder.put_image(get_image_body)
+        self.clock.now = datetime.fromisoformat("2026-11-30T00:00:00+00:00")
+        for item in self._dynamodb.scan(TableName=self.ledger_table)["Items"]:
+            key = {self._ledger_key: item[self._ledger_key]}
+            self._dynamodb.delete_item(TableName=self.ledger_table, Key=key)
+
     def route(self, event: dict[str, Any]) -> bool:
         matched = event_pattern_matches(self._template.event_pattern, event)
         if matched:
+            self.clock.arrive(datetime.fromisoformat(event["time"]))
             self._sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(event))
         return matched
 
-    def invoke_function(self) -> list[dict[str, Any]]:
-        """Receive one batch as the Lambda service does, invoke, delete what succeeded."""
-        received = self._sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=10,
-            MessageSystemAttributeNames=["All"],
-            VisibilityTimeout=0,
-        ).get("Messages", [])
-        if not received:
-            return []
-        records = [self._lambda_record(message) for message in received]
-        with contextlib.redirect_stdout(io.StringIO()):
-            response = self.handler.lambda_handler({"Records": records}, _LambdaContext())
-        failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
-        for message in received:
-            if message["MessageId"] not in failed:
-                self._sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return self.decisions()
+    def drain(self) -> list[dict[str, Any]]:
+        """Invoke the function until the queue is empty, as the event source mapping would."""
+        for _ in range(MAX_INVOCATIONS_PER_DELIVERY):
+            received = self._sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=0,
+            ).get("Messages", [])
+            if not received:
+                break
+            records = [self._lambda_record(message) for message in received]
+            with contextlib.redirect_stdout(io.StringIO()):
+                response = self.handler.lambda_handler({"Records": records}, _LambdaContext())
+            failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+            for message in received:
+                if message["MessageId"] not in failed:
+                    self._sqs.delete_message(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+        return self._decision_lines()
 
     def _lambda_record(self, message: MessageTypeDef) -> dict[str, Any]:
+        attributes = {
+            name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
+            for name, value in message.get("MessageAttributes", {}).items()
+        }
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],
             "body": message["Body"],
             "attributes": message.get("Attributes", {}),
-            "messageAttributes": {},
+            "messageAttributes": attributes,
             "md5OfBody": message["MD5OfBody"],
             "eventSource": "aws:sqs",
             "eventSourceARN": self.queue_arn,
             "awsRegion": REGION,
         }
 
-    def decisions(self) -> list[dict[str, Any]]:
+    def _decision_lines(self) -> list[dict[str, Any]]:
         lines = [json.loads(line) for line in self.logs.getvalue().splitlines() if line.strip()]
         self.logs.seek(0)
         self.logs.truncate()
-        return [
-            line for line in lines if line.get("message") in {"retry decision", "event rejected"}
-        ]
+        return [line for line in lines if line.get("message") in DECISION_MESSAGES]
+
+    def _receive_all(self, queue_url: str) -> list[MessageTypeDef]:
+        messages: list[MessageTypeDef] = []
+        while batch := self._sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            messages.extend(batch)
+            for message in batch:
+                self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return messages
 
     def dead_letters(self) -> list[dict[str, str]]:
         kept: list[dict[str, str]] = []
-        while True:
-            messages = self._sqs.receive_message(
-                QueueUrl=self.dead_letter_queue_url,
-                MaxNumberOfMessages=10,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not messages:
-                return kept
-            for message in messages:
-                attributes = message.get("MessageAttributes", {})
-                kept.append(
-                    {
-                        name: str(attributes[name].get("StringValue"))
-                        for name in ("rejectReason", "rejectDetail")
-                        if name in attributes
-                    }
-                )
-                self._sqs.delete_message(
-                    QueueUrl=self.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+        for message in self._receive_all(self.dead_letter_queue_url):
+            attributes = message.get("MessageAttributes", {})
+            kept.append(
+                {
+                    name: str(attributes[name].get("StringValue"))
+                    for name in ("rejectReason", "rejectDetail")
+                    if name in attributes
+                }
+            )
+        return kept
+
+    def notifications(self) -> list[str]:
+        return [message["Body"] for message in self._receive_all(self.inbox_url)]
+
+    def ledger_item(self, image_build_version_arn: str) -> dict[str, Any] | None:
+        history: dict[str, Any] | None = self.handler.retrier._ledger.history(
+            image_build_version_arn
+        )
+        return history
 
 
 class _LambdaContext:
@@ -209,30 +286,52 @@ class _LambdaContext:
 
     @staticmethod
     def get_remaining_time_in_millis() -> int:
-        return 90_000
+        return 120_000
+
+
+def _load(folder: str, name: str) -> dict[str, Any]:
+    return json.loads((CASES / folder / name).read_text())  # type: ignore[no-any-return]
 
 
 def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult:
+    image = _load("images", scenario["image"])
+    arn = image["image"]["arn"]
     result = ScenarioResult(name=scenario["name"], image=scenario["image"])
-    stack.image_builder.reset()
-    stack.image_builder.put_image(json.loads((CASES / "images" / scenario["image"]).read_text()))
+    stack.reset(image)
 
-    for event_file in scenario["deliveries"]:
-        event = json.loads((CASES / "events" / event_file).read_text())
-        delivery = Delivery(event_file=event_file, routed=stack.route(event))
-        result.deliveries.append(delivery)
-        if not delivery.routed:
+    for step in scenario["steps"]:
+        if "image_status" in step:
+            stack.image_builder.set_status(arn, step["image_status"])
             continue
-        for line in stack.invoke_function():
-            delivery.decision = line.get("decision", "rejected")
-            delivery.reason = line.get("reason") or line.get("reject_reason")
-            delivery.failure_stage = line.get("failure_stage")
-            delivery.stage_source = line.get("stage_source")
-            delivery.client_token = line.get("client_token")
-            delivery.outcome = line.get("outcome")
+        event = _load("events", step["deliver"]) | step.get("as", {})
+        routed = stack.route(event)
+        result.routed.append(routed)
+        if routed:
+            result.decisions.extend(
+                Decision(
+                    event_id=line.get("event_id"),
+                    decision=line.get("decision", "rejected"),
+                    reason=line.get("reason") or line.get("reject_reason"),
+                    failure_stage=line.get("failure_stage"),
+                    stage_source=line.get("stage_source"),
+                    attempt=line.get("attempt"),
+                    client_token=line.get("client_token"),
+                    due_at=line.get("due_at"),
+                    outcome=line.get("outcome"),
+                )
+                for line in stack.drain()
+            )
 
     result.retry_image_calls = [asdict(call) for call in stack.image_builder.retry_image_calls]
     result.dead_lettered = stack.dead_letters()
+    result.notifications = stack.notifications()
+    ledger = stack.ledger_item(arn)
+    if ledger:
+        result.ledger = {
+            "attempts": int(ledger["attempts"]["N"]),
+            "outcome": ledger["outcome"]["S"],
+            "event_ids": sorted(ledger["event_ids"]["SS"]),
+        }
     return result
 
 
@@ -240,11 +339,7 @@ def run(template_path: Path) -> list[ScenarioResult]:
     from moto import mock_aws
 
     os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "demo",
-            "AWS_SECRET_ACCESS_KEY": "demo",
-        }
+        {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"}
     )
     scenarios = json.loads((CASES / "scenarios.json").read_text())["scenarios"]
     with mock_aws():
@@ -256,26 +351,30 @@ def _print_report(results: list[ScenarioResult]) -> None:
     for result in results:
         print(f"\n== {result.name}")
         print(f"   GetImage serves: {result.image}")
-        for delivery in result.deliveries:
-            if not delivery.routed:
-                print(f"   {delivery.event_file}: not routed by the rule (no queue, no call)")
-                continue
-            print(f"   {delivery.event_file}: routed -> {delivery.decision} ({delivery.reason})")
-            if delivery.failure_stage:
-                print(f"      failure stage {delivery.failure_stage} from {delivery.stage_source}")
-            if delivery.client_token:
-                print(f"      client token {delivery.client_token}, outcome {delivery.outcome}")
+        if not any(result.routed):
+            print(f"   {len(result.routed)} event(s): none routed by the rule (no queue, no call)")
+        for decision in result.decisions:
+            attempt = f" attempt {decision.attempt}" if decision.attempt else ""
+            print(
+                f"   event {decision.event_id or '?'}: {decision.decision}{attempt}"
+                f" ({decision.reason}) -> {decision.outcome or 'kept'}"
+            )
+            if decision.failure_stage and decision.stage_source:
+                print(f"      failure stage {decision.failure_stage} from {decision.stage_source}")
+            if decision.decision == "defer":
+                print(f"      the retry is due at {decision.due_at}; the event waits in the queue")
         for call in result.retry_image_calls:
             effect = "retry started" if call["accepted"] else "no new effect"
-            print(
-                f"   RetryImage({call['image_build_version_arn']}, "
-                f"clientToken={call['client_token']}) -> {effect}"
-            )
+            print(f"   RetryImage(clientToken={call['client_token']}) -> {effect}")
         if not result.retry_image_calls:
             print("   RetryImage: not called")
         for kept in result.dead_lettered:
             reason, detail = kept.get("rejectReason"), kept.get("rejectDetail")
             print(f"   kept in the dead-letter queue: {reason}: {detail}")
+        for notification in result.notifications:
+            print(f"   notification: {notification.splitlines()[0]}")
+        if result.ledger:
+            print(f"   ledger: {result.ledger['attempts']} attempt(s), {result.ledger['outcome']}")
 
 
 def main(argv: list[str] | None = None) -> int:

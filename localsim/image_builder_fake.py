@@ -21,6 +21,8 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
 
 ERROR_STATUS = {
+    "AccessDeniedException": 403,
+    "ValidationException": 400,
     "CallRateLimitExceededException": 429,
     "ClientException": 400,
     "ForbiddenException": 403,
@@ -55,10 +57,13 @@ class ImageBuilderFake:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # None: an accepted retry resumes the stage that failed, as Image Builder does.
+        self.status_after_retry: str | None = None
         self.reset()
 
     def reset(self) -> None:
         self._images: dict[str, dict[str, Any]] = {}
+        self._failed_states: dict[str, dict[str, Any]] = {}
         self._tokens: dict[str, tuple[str, dict[str, Any]]] = {}
         self._queued_errors: dict[str, deque[str]] = {}
         self.requests: list[str] = []
@@ -74,10 +79,19 @@ class ImageBuilderFake:
         image = copy.deepcopy(dict(get_image_body["image"]))
         with self._lock:
             self._images[image["arn"]] = image
+            if image["state"]["status"] == "FAILED":
+                self._failed_states[image["arn"]] = copy.deepcopy(image["state"])
 
     def set_status(self, image_build_version_arn: str, status: str) -> None:
+        """Move the image on; FAILED again brings back the failure it was served with."""
         with self._lock:
-            self._images[image_build_version_arn]["state"] = {"status": status}
+            failed_state = self._failed_states.get(image_build_version_arn)
+            state = copy.deepcopy(failed_state) if status == "FAILED" and failed_state else None
+            self._images[image_build_version_arn]["state"] = state or {"status": status}
+
+    def reset_errors(self) -> None:
+        with self._lock:
+            self._queued_errors.clear()
 
     def fail_next(self, operation: str, error_code: str, times: int = 1) -> None:
         with self._lock:
@@ -144,7 +158,8 @@ class ImageBuilderFake:
         }
         self._tokens[token] = (arn, response)
         failed_stage = (image["state"].get("failureContext") or {}).get("imageStatus")
-        image["state"] = {"status": failed_stage or "DISTRIBUTING"}
+        if self.status_after_retry != "FAILED":
+            image["state"] = {"status": self.status_after_retry or failed_stage or "DISTRIBUTING"}
         self.retry_image_calls.append(RetryImageCall(arn, token, accepted=True))
         return _json(request, 200, response)
 

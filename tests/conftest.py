@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 CASES = Path(__file__).parent / "cases"
-# moto's default account; the handler tests create this queue.
+# In moto's default account; tests that run the handler create them (see aws_resources).
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/image-events"
 DEAD_LETTER_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/dead-letters"
+LEDGER_TABLE_NAME = "attempt-ledger"
+NOTIFICATION_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:image-retrier"
 
 # Set before any test module imports boto3 or the handler, which reads them at import.
 os.environ.update(
@@ -27,7 +31,15 @@ os.environ.update(
         "MAX_ATTEMPTS": "3",
         "RETRY_STAGES": "DISTRIBUTING",
         "DRY_RUN": "false",
+        "RETRY_DELAY_SECONDS": "0",
+        "BACKOFF_RATE": "2",
+        "MAX_RETRY_DELAY_SECONDS": "0",
+        "NOTIFY_ON_RECOVERY": "false",
+        "QUEUE_URL": QUEUE_URL,
         "DEAD_LETTER_QUEUE_URL": DEAD_LETTER_QUEUE_URL,
+        "LEDGER_TABLE_NAME": LEDGER_TABLE_NAME,
+        "LEDGER_TTL_DAYS": "90",
+        "NOTIFICATION_TOPIC_ARN": NOTIFICATION_TOPIC_ARN,
     }
 )
 os.environ.pop("AWS_PROFILE", None)
@@ -62,3 +74,39 @@ def aws() -> Iterator[None]:
 
     with mock_aws():
         yield
+
+
+@dataclass(frozen=True)
+class AwsResources:
+    notification_inbox_url: str
+
+
+@pytest.fixture
+def aws_resources(aws: None) -> AwsResources:
+    return create_aws_resources()
+
+
+def create_aws_resources() -> AwsResources:
+    """The queues, ledger table and topic the function's environment names, in moto."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    sqs.create_queue(QueueName="image-events")
+    sqs.create_queue(QueueName="dead-letters")
+    boto3.client("dynamodb").create_table(
+        TableName=LEDGER_TABLE_NAME,
+        KeySchema=[{"AttributeName": "image_build_version_arn", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "image_build_version_arn", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sns = boto3.client("sns")
+    sns.create_topic(Name="image-retrier")
+    inbox_url = sqs.create_queue(QueueName="notification-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])
+    sns.subscribe(
+        TopicArn=NOTIFICATION_TOPIC_ARN,
+        Protocol="sqs",
+        Endpoint=inbox_arn["Attributes"]["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return AwsResources(notification_inbox_url=inbox_url)

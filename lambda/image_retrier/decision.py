@@ -1,19 +1,29 @@
-"""The retry decision: a pure function of the event, the inspection and the settings."""
+"""The retry decision: pure functions of the event, the inspection, the ledger and the settings.
+
+``decide`` says whether a failure is one the retrier should retry at all; once the ledger has
+reserved (or refused) an attempt, ``decide_attempt`` says whether to retry now, later, or to
+give up.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from image_retrier.events import ImageStateChange
 from image_retrier.inspection import UNKNOWN_STAGE, FailureInspection
+from image_retrier.ledger import Reservation, ReservationKind
 from image_retrier.settings import RETRYABLE_STAGES, RetrierSettings
 
 
 class Decision(StrEnum):
     RETRY = "retry"
+    DEFER = "defer"
     SKIP = "skip"
     GIVE_UP = "give_up"
+    RECOVERED = "recovered"
 
 
 @dataclass(frozen=True)
@@ -23,13 +33,14 @@ class RetryDecision:
     failure_stage: str
     attempt: int | None = None
     dry_run: bool = False
+    duplicate: bool = False
+    due_at: datetime | None = None
 
 
 def decide(
     change: ImageStateChange,
     inspection: FailureInspection | None,
     settings: RetrierSettings,
-    attempts_made: int = 0,
 ) -> RetryDecision:
     if change.status != "FAILED":
         return _skip("not_a_failure_event", UNKNOWN_STAGE)
@@ -47,15 +58,39 @@ def decide(
         return _skip("stage_not_retryable", stage)
     if stage not in settings.retry_stages:
         return _skip("stage_not_enabled", stage)
-    if attempts_made >= settings.max_attempts:
-        return RetryDecision(Decision.GIVE_UP, "attempt_budget_spent", stage, attempts_made)
 
     return RetryDecision(
-        Decision.RETRY,
-        f"{stage.lower()}_failure",
-        stage,
-        attempt=attempts_made + 1,
-        dry_run=settings.dry_run,
+        Decision.RETRY, f"{stage.lower()}_failure", stage, dry_run=settings.dry_run
+    )
+
+
+def decide_attempt(
+    eligible: RetryDecision,
+    reservation: Reservation,
+    due_at: datetime,
+    now: datetime,
+    deferred_return: bool = False,
+) -> RetryDecision:
+    if reservation.kind is ReservationKind.BUDGET_SPENT:
+        return dataclasses.replace(
+            eligible,
+            decision=Decision.GIVE_UP,
+            reason="attempt_budget_spent",
+            attempt=reservation.attempts_made,
+        )
+
+    # A deferred event coming back finds its own attempt; only an unplanned one is a duplicate.
+    duplicate = reservation.kind is ReservationKind.DUPLICATE and not deferred_return
+    if now < due_at:
+        return dataclasses.replace(
+            eligible,
+            decision=Decision.DEFER,
+            attempt=reservation.attempt,
+            duplicate=duplicate,
+            due_at=due_at,
+        )
+    return dataclasses.replace(
+        eligible, attempt=reservation.attempt, duplicate=duplicate, due_at=due_at
     )
 
 

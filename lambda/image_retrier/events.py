@@ -6,15 +6,19 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 IMAGE_BUILDER_SOURCE = "aws.imagebuilder"
 STATE_CHANGE_DETAIL_TYPE = "EC2 Image Builder Image State Change"
 
-# arn:<partition>:imagebuilder:<region>:<account>:image/<name>/<x.y.z>/<build>
 IMAGE_BUILD_VERSION_ARN = re.compile(
-    r"^arn:aws[a-z-]*:imagebuilder:[a-z0-9-]+:\d{12}:image/[^/\s]+/\d+\.\d+\.\d+/\d+$"
+    r"^arn:aws[a-z-]*:imagebuilder:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"image/[^/\s]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$"
 )
+# EventBridge event ids are UUIDs; anything printable and short is accepted, nothing that
+# could not be logged or hashed.
+EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class MalformedEventError(ValueError):
@@ -30,6 +34,7 @@ class MalformedEventError(ValueError):
 class ImageStateChange:
     event_id: str
     event_time: str
+    failed_at: datetime
     region: str
     account: str
     image_build_version_arn: str
@@ -41,9 +46,10 @@ class ImageStateChange:
 def parse_message_body(body: str) -> ImageStateChange:
     try:
         event = json.loads(body)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
+        detail = type(error).__name__ if isinstance(error, RecursionError) else str(error)
         raise MalformedEventError(
-            "body_not_json", f"the message body is not JSON ({error})"
+            "body_not_json", f"the message body is not JSON ({detail})"
         ) from None
     return parse_state_change(event)
 
@@ -60,16 +66,30 @@ def parse_state_change(event: Any) -> ImageStateChange:
         )
 
     event_id = _required_text(event, "id")
+    if not EVENT_ID.match(event_id):
+        raise MalformedEventError("invalid_id", f"id {event_id[:64]!r} is not an event id")
+    event_time = _required_text(event, "time")
+    region = _required_text(event, "region")
+    account = _required_text(event, "account")
+
     resources = event.get("resources")
     if not isinstance(resources, list) or not resources:
         raise MalformedEventError("no_resources", "resources is empty; it must hold the image ARN")
     image_build_version_arn = resources[0]
-    if not isinstance(image_build_version_arn, str) or not IMAGE_BUILD_VERSION_ARN.match(
-        image_build_version_arn
-    ):
+    arn = (
+        IMAGE_BUILD_VERSION_ARN.match(image_build_version_arn)
+        if isinstance(image_build_version_arn, str)
+        else None
+    )
+    if arn is None:
         raise MalformedEventError(
             "invalid_image_arn",
-            f"resources[0] is {image_build_version_arn!r}, not an image build version ARN",
+            f"resources[0] is {image_build_version_arn!r:.200}, not an image build version ARN",
+        )
+    if (arn["region"], arn["account"]) != (region, account):
+        raise MalformedEventError(
+            "image_arn_mismatch",
+            f"the image ARN names {arn['account']}/{arn['region']}, the event {account}/{region}",
         )
 
     detail = event.get("detail")
@@ -82,9 +102,10 @@ def parse_state_change(event: Any) -> ImageStateChange:
 
     return ImageStateChange(
         event_id=event_id,
-        event_time=_required_text(event, "time"),
-        region=_required_text(event, "region"),
-        account=_required_text(event, "account"),
+        event_time=event_time,
+        failed_at=_timestamp(event_time),
+        region=region,
+        account=account,
         image_build_version_arn=image_build_version_arn,
         status=state["status"],
         previous_status=previous_status if isinstance(previous_status, str) else None,
@@ -97,3 +118,11 @@ def _required_text(event: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise MalformedEventError(f"no_{key}", f"{key} is missing or empty")
     return value
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedEventError("invalid_time", f"time {text[:64]!r} is not ISO 8601") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Lambda entry point: SQS batches of Image Builder failure events, one record at a time."""
+"""Lambda entry point: SQS batches of Image Builder events, one record at a time."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from image_retrier.dead_letters import DeadLetterQueue
+from image_retrier.deferrals import DEFERRED_ATTRIBUTE, Deferrals
 from image_retrier.events import MalformedEventError, parse_message_body
 from image_retrier.image_builder import (
     ConfigurationError,
@@ -24,23 +25,51 @@ from image_retrier.image_builder import (
     TransientServiceError,
     create_client,
 )
+from image_retrier.ledger import AttemptLedger
+from image_retrier.notifications import Notifier
 from image_retrier.retrier import Retrier
-from image_retrier.settings import RetrierSettings
+from image_retrier.settings import resources_from_environment, settings_from_environment
+
+# A record is only started with this much time left; the rest of the batch comes back later
+# rather than being cut off by the function timeout half-way through.
+MIN_REMAINING_MILLIS = 60_000
+RECORD_KEYS = ("event_id", "image_build_version_arn")
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-settings = RetrierSettings.from_environment()
+settings = settings_from_environment()
+resources = resources_from_environment()
 image_builder_client = create_client()
 sqs_client = boto3.client("sqs")
-retrier = Retrier(ImageBuilder(image_builder_client), settings, logger, metrics)
-dead_letters = DeadLetterQueue(sqs_client, settings.dead_letter_queue_url)
+retrier = Retrier(
+    image_builder=ImageBuilder(image_builder_client),
+    ledger=AttemptLedger(
+        boto3.client("dynamodb"), resources.ledger_table_name, resources.ledger_ttl_days
+    ),
+    notifier=Notifier(boto3.client("sns"), resources.notification_topic_arn),
+    deferrals=Deferrals(sqs_client, resources.queue_url),
+    settings=settings,
+    logger=logger,
+    metrics=metrics,
+)
+dead_letters = DeadLetterQueue(sqs_client, resources.dead_letter_queue_url)
+
+
+class OutOfTimeError(Exception):
+    """Too little time is left to finish this record; it goes back to the queue."""
 
 
 @tracer.capture_method
 def process_record(record: SQSRecord) -> None:
+    logger.set_correlation_id(None)
+    logger.remove_keys(list(RECORD_KEYS))
+    if processor.lambda_context.get_remaining_time_in_millis() < MIN_REMAINING_MILLIS:
+        metrics.add_metric("RecordReturnedUnstarted", MetricUnit.Count, 1)
+        raise OutOfTimeError(record.message_id)
+
     try:
         change = parse_message_body(record.body)
     except MalformedEventError as error:
@@ -55,27 +84,29 @@ def process_record(record: SQSRecord) -> None:
         return
 
     logger.set_correlation_id(change.event_id)
+    logger.append_keys(
+        event_id=change.event_id, image_build_version_arn=change.image_build_version_arn
+    )
     try:
-        retrier.process(change)
-    except TransientServiceError as error:
-        logger.warning(
-            "image builder unavailable; the record will come back",
-            event_id=change.event_id,
-            image_build_version_arn=change.image_build_version_arn,
-            error=str(error),
+        retrier.process(
+            change, record.body, deferred_return=DEFERRED_ATTRIBUTE in record.message_attributes
         )
+    except TransientServiceError as error:
+        logger.warning("image builder unavailable; the record will come back", error=str(error))
         metrics.add_metric("TransientError", MetricUnit.Count, 1)
         raise
     except ConfigurationError as error:
         logger.error(
             "image builder refused the call; kept in the dead-letter queue",
-            event_id=change.event_id,
-            image_build_version_arn=change.image_build_version_arn,
             error_code=error.error_code,
             error=str(error),
         )
         metrics.add_metric("ConfigurationError", MetricUnit.Count, 1)
         dead_letters.keep(record.body, record.message_id, error.error_code, str(error))
+    except Exception:
+        logger.exception("unexpected error; the record will come back")
+        metrics.add_metric("UnexpectedError", MetricUnit.Count, 1)
+        raise
 
 
 @logger.inject_lambda_context

@@ -19,18 +19,27 @@ if TYPE_CHECKING:
 # throttling, so botocore's own standard and adaptive retry modes back off and retry it.
 BOTOCORE_DATA_PATH = Path(__file__).parent / "botocore_data"
 
+# Worst case per call: 4 attempts x (3 s connect + 10 s read) + 3 backoffs of at most 20 s.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 5},
-    connect_timeout=5,
-    read_timeout=15,
+    retries={"mode": "standard", "total_max_attempts": 4},
+    connect_timeout=3,
+    read_timeout=10,
 )
 
 TRANSIENT_ERROR_CODES = frozenset(
     {"CallRateLimitExceededException", "ServiceUnavailableException", "ServiceException"}
 )
 CONFIGURATION_ERROR_CODES = frozenset(
-    {"ForbiddenException", "ClientException", "IdempotentParameterMismatchException"}
+    {
+        "ForbiddenException",
+        "ClientException",
+        "IdempotentParameterMismatchException",
+        # What IAM and service control policies answer, whatever the service models.
+        "AccessDeniedException",
+    }
 )
+# GetImage answers these for an image that is gone or cannot be read as an image any more.
+IMAGE_GONE_ERROR_CODES = frozenset({"ResourceNotFoundException", "InvalidRequestException"})
 
 
 class TransientServiceError(Exception):
@@ -72,7 +81,7 @@ class ImageBuilder:
         try:
             response = self._client.get_image(imageBuildVersionArn=image_build_version_arn)
         except ClientError as error:
-            if _error_code(error) == "ResourceNotFoundException":
+            if _error_code(error) in IMAGE_GONE_ERROR_CODES:
                 return None
             raise _translate(error) from error
         except BotoCoreError as error:

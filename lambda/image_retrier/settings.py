@@ -18,33 +18,67 @@ class RetrierSettings:
     max_attempts: int
     retry_stages: frozenset[str]
     dry_run: bool
+    retry_delay_seconds: int = 0
+    backoff_rate: float = 2.0
+    max_retry_delay_seconds: int = 0
+    notify_on_recovery: bool = False
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Where the function's queues, ledger and topic are."""
+
+    queue_url: str
     dead_letter_queue_url: str
+    ledger_table_name: str
+    ledger_ttl_days: int
+    notification_topic_arn: str
 
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> RetrierSettings:
-        environ = os.environ if environ is None else environ
-        try:
-            max_attempts = int(environ["MAX_ATTEMPTS"])
-            retry_stages = frozenset(
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    value = environ[name].lower()
+    if value not in {"true", "false"}:
+        raise SettingsError(f"{name} must be true or false, got {value!r}")
+    return value == "true"
+
+
+def settings_from_environment(environ: Mapping[str, str] | None = None) -> RetrierSettings:
+    environ = os.environ if environ is None else environ
+    try:
+        settings = RetrierSettings(
+            max_attempts=int(environ["MAX_ATTEMPTS"]),
+            retry_stages=frozenset(
                 stage.strip() for stage in environ["RETRY_STAGES"].split(",") if stage.strip()
-            )
-            dry_run = environ["DRY_RUN"].lower()
-            dead_letter_queue_url = environ["DEAD_LETTER_QUEUE_URL"]
-        except (KeyError, ValueError) as error:
-            raise SettingsError(
-                f"function environment is incomplete or invalid: {error!r}"
-            ) from None
-
-        if max_attempts < 1:
-            raise SettingsError(f"MAX_ATTEMPTS must be at least 1, got {max_attempts}")
-        if not retry_stages <= RETRYABLE_STAGES:
-            raise SettingsError(f"RETRY_STAGES may hold only {sorted(RETRYABLE_STAGES)}")
-        if dry_run not in {"true", "false"}:
-            raise SettingsError(f"DRY_RUN must be true or false, got {dry_run!r}")
-
-        return cls(
-            max_attempts=max_attempts,
-            retry_stages=retry_stages,
-            dry_run=dry_run == "true",
-            dead_letter_queue_url=dead_letter_queue_url,
+            ),
+            dry_run=_flag(environ, "DRY_RUN"),
+            retry_delay_seconds=int(environ["RETRY_DELAY_SECONDS"]),
+            backoff_rate=float(environ["BACKOFF_RATE"]),
+            max_retry_delay_seconds=int(environ["MAX_RETRY_DELAY_SECONDS"]),
+            notify_on_recovery=_flag(environ, "NOTIFY_ON_RECOVERY"),
         )
+    except (KeyError, ValueError) as error:
+        if isinstance(error, SettingsError):
+            raise
+        raise SettingsError(f"function environment is incomplete or invalid: {error!r}") from None
+
+    if settings.max_attempts < 1:
+        raise SettingsError(f"MAX_ATTEMPTS must be at least 1, got {settings.max_attempts}")
+    if not settings.retry_stages <= RETRYABLE_STAGES:
+        raise SettingsError(f"RETRY_STAGES may hold only {sorted(RETRYABLE_STAGES)}")
+    if settings.backoff_rate < 1 or settings.retry_delay_seconds < 0:
+        raise SettingsError("BACKOFF_RATE must be >= 1 and RETRY_DELAY_SECONDS >= 0")
+    return settings
+
+
+def resources_from_environment(environ: Mapping[str, str] | None = None) -> Resources:
+    environ = os.environ if environ is None else environ
+    try:
+        return Resources(
+            queue_url=environ["QUEUE_URL"],
+            dead_letter_queue_url=environ["DEAD_LETTER_QUEUE_URL"],
+            ledger_table_name=environ["LEDGER_TABLE_NAME"],
+            ledger_ttl_days=int(environ["LEDGER_TTL_DAYS"]),
+            notification_topic_arn=environ["NOTIFICATION_TOPIC_ARN"],
+        )
+    except (KeyError, ValueError) as error:
+        raise SettingsError(f"function environment is incomplete or invalid: {error!r}") from None

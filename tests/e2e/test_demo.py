@@ -42,14 +42,16 @@ def demo_results(template: Template, tmp_path_factory: pytest.TempPathFactory) -
 def test_scenario_ends_as_documented(demo_results: list[Any], index: int) -> None:
     expected = SCENARIOS[index]["expect"]
     result = demo_results[index]
-    routed = [delivery for delivery in result["deliveries"] if delivery["routed"]]
 
-    assert [delivery["routed"] for delivery in result["deliveries"]] == expected["routed"]
-    assert [delivery["decision"] for delivery in routed] == expected["decisions"]
-    assert [delivery["reason"] for delivery in routed] == expected["reasons"]
+    assert result["routed"] == expected["routed"]
+    assert [line["decision"] for line in result["decisions"]] == expected["decisions"]
+    assert [line["reason"] for line in result["decisions"]] == expected["reasons"]
     accepted = [call for call in result["retry_image_calls"] if call["accepted"]]
     assert len(accepted) == expected["accepted_retries"]
     assert len(result["dead_lettered"]) == expected["dead_lettered"]
+    assert len(result["notifications"]) == expected["notifications"]
+    if "ledger" in expected:
+        assert {key: result["ledger"][key] for key in expected["ledger"]} == expected["ledger"]
 
 
 @pytest.mark.e2e
@@ -57,6 +59,8 @@ def test_timed_out_distribution_makes_exactly_one_call_with_the_pinned_token(
     demo_results: list[Any],
 ) -> None:
     (call,) = demo_results[0]["retry_image_calls"]
+    (deferred, retried) = demo_results[0]["decisions"]
+    assert deferred["client_token"] == retried["client_token"] == call["client_token"]
     assert call == {
         "image_build_version_arn": WEB_SERVER,
         "client_token": PINNED_TOKENS["distribution-failed.json"],
@@ -78,6 +82,7 @@ def test_demo_prints_a_readable_report(template: Template, tmp_path: Path) -> No
         check=True,
     ).stdout
 
-    assert "distribution-failed.json: routed -> retry (distributing_failure)" in report
-    assert "cve-detected.json: not routed by the rule" in report
+    assert "retry attempt 1 (distributing_failure) -> requested" in report
+    assert "3 event(s): none routed by the rule" in report
     assert "kept in the dead-letter queue: no_resources" in report
+    assert "notification: Image Builder retrier gave up on" in report

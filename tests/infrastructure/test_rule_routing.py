@@ -16,7 +16,7 @@ ROUTED = {
     "test-failed.json": True,
     "build-failed.json": True,
     "malformed-no-resources.json": True,
-    "available.json": False,
+    "available.json": True,
     "distributing.json": False,
     "cancelled.json": False,
     "cve-detected.json": False,
@@ -36,7 +36,7 @@ def test_shipped_event_is_routed_as_documented(
 
 def test_matcher_is_not_fooled_by_a_top_level_status(template: Template) -> None:
     (rule,) = template.find_resources("AWS::Events::Rule").values()
-    event = load_event("available.json")
+    event = load_event("distributing.json")
     event["detail"]["status"] = "FAILED"
 
     assert event_pattern_matches(rule["Properties"]["EventPattern"], event) is False

@@ -23,13 +23,15 @@ def _logical_id(template: Template, resource_type: str, **properties: Any) -> st
     return next(iter(found))
 
 
-def test_rule_matches_exactly_failed_image_state_changes(template: Template) -> None:
+def test_rule_matches_exactly_failed_and_available_image_state_changes(
+    template: Template,
+) -> None:
     rule = _only(template, "AWS::Events::Rule")
 
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.imagebuilder"],
         "detail-type": ["EC2 Image Builder Image State Change"],
-        "detail": {"state": {"status": ["FAILED"]}},
+        "detail": {"state": {"status": ["FAILED", "AVAILABLE"]}},
     }
     assert rule["Properties"]["State"] == "ENABLED"
     assert "EventBusName" not in rule["Properties"]
@@ -136,6 +138,69 @@ def test_image_builder_permissions_are_scoped_to_images_in_any_partition(
     }
 
 
+def test_function_may_use_the_ledger_topic_and_its_own_queue_and_nothing_else(
+    template: Template,
+) -> None:
+    by_sid = {s.get("Sid"): s for s in _statements(template)}
+    table_id = next(iter(template.find_resources("AWS::DynamoDB::GlobalTable")))
+    topic_id = next(iter(template.find_resources("AWS::SNS::Topic")))
+    key_id = next(iter(template.find_resources("AWS::KMS::Key")))
+
+    assert by_sid["UseAttemptLedger"]["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert by_sid["UseAttemptLedger"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+    assert by_sid["Notify"]["Action"] == "sns:Publish"
+    assert by_sid["Notify"]["Resource"] == {"Ref": topic_id}
+    assert by_sid["EncryptNotifications"]["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    send = [s for s in _statements(template) if "sqs:SendMessage" in s["Action"]]
+    assert len(send) == 2
+
+
+def test_ledger_is_on_demand_recoverable_encrypted_and_expires_old_items(
+    template: Template,
+) -> None:
+    table = _only(template, "AWS::DynamoDB::GlobalTable")
+
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [
+        {"AttributeName": "image_build_version_arn", "KeyType": "HASH"}
+    ]
+    assert properties["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    (replica,) = properties["Replicas"]
+    assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_notification_topic_is_encrypted_with_a_rotating_key_and_tls_only(
+    template: Template,
+) -> None:
+    topic = _only(template, "AWS::SNS::Topic")["Properties"]
+    key_id = next(iter(template.find_resources("AWS::KMS::Key")))
+
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert _only(template, "AWS::KMS::Key")["Properties"]["EnableKeyRotation"] is True
+    (policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert template.find_resources("AWS::SNS::Subscription") == {}
+
+
+def test_email_subscriptions_come_from_context() -> None:
+    template = synthesize(StackSettings(notification_emails=("a@example.com", "b@example.com")))
+
+    subscriptions = template.find_resources("AWS::SNS::Subscription")
+    assert sorted(s["Properties"]["Endpoint"] for s in subscriptions.values()) == [
+        "a@example.com",
+        "b@example.com",
+    ]
+    assert {s["Properties"]["Protocol"] for s in subscriptions.values()} == {"email"}
+
+
 def test_no_statement_grants_a_wildcard_action(template: Template) -> None:
     role = _only(template, "AWS::IAM::Role")["Properties"]
     assert "ManagedPolicyArns" not in role
@@ -157,6 +222,11 @@ def test_context_values_reach_the_function_environment() -> None:
         log_retention_days=90,
         max_concurrency=7,
         event_bus_name="image-events",
+        retry_delay_seconds=120,
+        backoff_rate=1.5,
+        max_retry_delay_seconds=900,
+        ledger_ttl_days=30,
+        notify_on_recovery=True,
     )
     template = synthesize(settings)
 
@@ -167,6 +237,22 @@ def test_context_values_reach_the_function_environment() -> None:
         "RETRY_STAGES": "DISTRIBUTING,TESTING",
     }
     assert variables["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert {
+        key: variables[key]
+        for key in (
+            "RETRY_DELAY_SECONDS",
+            "BACKOFF_RATE",
+            "MAX_RETRY_DELAY_SECONDS",
+            "LEDGER_TTL_DAYS",
+            "NOTIFY_ON_RECOVERY",
+        )
+    } == {
+        "RETRY_DELAY_SECONDS": "120",
+        "BACKOFF_RATE": "1.5",
+        "MAX_RETRY_DELAY_SECONDS": "900",
+        "LEDGER_TTL_DAYS": "30",
+        "NOTIFY_ON_RECOVERY": "true",
+    }
     assert _only(template, "AWS::Logs::LogGroup")["Properties"]["RetentionInDays"] == 90
     mapping = _only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 7}

@@ -16,10 +16,8 @@ import pytest
 
 from image_retrier.decision import Decision
 from image_retrier.events import parse_message_body
-from image_retrier.image_builder import ImageBuilder
-from image_retrier.retrier import Retrier
 from localsim.image_builder_fake import ImageBuilderFake
-from tests.conftest import DEAD_LETTER_QUEUE_URL, load_event, load_image
+from tests.conftest import DEAD_LETTER_QUEUE_URL, AwsResources, load_event, load_image
 from tests.unit.test_tokens import PINNED_TOKENS
 
 WEB_SERVER = "arn:aws:imagebuilder:us-east-1:111122223333:image/web-server/1.4.0/3"
@@ -63,9 +61,10 @@ class Harness:
 
 
 @pytest.fixture
-def harness(aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+def harness(
+    aws_resources: AwsResources, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
     monkeypatch.setattr("time.sleep", lambda _seconds: None)
-    boto3.client("sqs").create_queue(QueueName="dead-letters")
     from image_retrier import handler
 
     fake = ImageBuilderFake()
@@ -242,20 +241,65 @@ def test_deleted_image_gets_no_action(harness: Harness) -> None:
     assert line["reason"] == "image_not_found"
 
 
-def test_dry_run_decides_and_logs_but_never_calls_retry_image(harness: Harness) -> None:
+def test_dry_run_decides_and_logs_but_never_calls_retry_image(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
-    settings = dataclasses.replace(harness.handler.settings, dry_run=True)
-    retrier = Retrier(
-        ImageBuilder(harness.handler.image_builder_client),
-        settings,
-        harness.handler.logger,
-        harness.handler.metrics,
-    )
+    retrier = harness.handler.retrier
+    monkeypatch.setattr(retrier, "_settings", dataclasses.replace(retrier._settings, dry_run=True))
+    body = json.dumps(load_event("distribution-failed.json"))
 
-    result = retrier.process(parse_message_body(json.dumps(load_event("distribution-failed.json"))))
+    result = retrier.process(parse_message_body(body), body)
 
     assert result.decision.decision is Decision.RETRY
     assert result.outcome == "dry_run"
     assert harness.image_builder.requests == ["GetImage"]
     (line,) = harness.log_lines("retry decision")
     assert line["dry_run"] is True
+
+
+def test_access_denied_by_iam_is_kept_in_the_dead_letter_queue(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.image_builder.fail_next("GetImage", "AccessDeniedException")
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": []}
+    (kept,) = harness.dead_letters()
+    assert kept["MessageAttributes"]["rejectReason"]["StringValue"] == "AccessDeniedException"
+
+
+def test_unexpected_error_is_logged_with_the_event_and_the_record_comes_back(
+    harness: Harness,
+) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.image_builder.fail_next("RetryImage", "ValidationException")
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    (line,) = harness.log_lines("unexpected error; the record will come back")
+    assert line["event_id"] == load_event("distribution-failed.json")["id"]
+    assert "ValidationException" in line["exception"]
+
+
+def test_a_rejected_record_does_not_inherit_the_previous_records_correlation_id(
+    harness: Harness,
+) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+
+    harness.deliver("distribution-failed.json", bodies=("[1]",))
+
+    (line,) = harness.log_lines("event rejected")
+    assert line.get("correlation_id") is None
+    assert "event_id" not in line
+
+
+def test_records_are_not_started_without_time_to_finish(harness: Harness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.context.get_remaining_time_in_millis = lambda: 10_000
+
+    response = harness.deliver("distribution-failed.json")
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    assert harness.image_builder.requests == []

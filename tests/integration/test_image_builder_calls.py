@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from image_retrier.image_builder import (
+    CLIENT_CONFIG,
     ConfigurationError,
     ImageBuilder,
     RetryOutcome,
@@ -74,7 +75,7 @@ def test_persistent_transient_errors_surface_as_transient(
     with pytest.raises(TransientServiceError, match=code):
         image_builder.retry_image(ARN, TOKEN)
 
-    assert fake.requests.count("RetryImage") == 5
+    assert fake.requests.count("RetryImage") == CLIENT_CONFIG.retries["total_max_attempts"]
     assert fake.accepted_retries == []
 
 
@@ -95,7 +96,13 @@ def test_invalid_request_means_the_image_cannot_be_retried(
 
 
 @pytest.mark.parametrize(
-    "code", ["ForbiddenException", "ClientException", "IdempotentParameterMismatchException"]
+    "code",
+    [
+        "ForbiddenException",
+        "ClientException",
+        "IdempotentParameterMismatchException",
+        "AccessDeniedException",
+    ],
 )
 def test_refusals_only_a_person_can_fix_are_configuration_errors(
     image_builder: ImageBuilder, fake: ImageBuilderFake, code: str
@@ -128,14 +135,21 @@ def test_get_image_errors_are_mapped_the_same_way(
     with pytest.raises(ConfigurationError):
         image_builder.get_image(ARN)
 
-    fake.fail_next("GetImage", "ServiceUnavailableException", times=5)
+    fake.fail_next("GetImage", "ServiceUnavailableException", times=10)
     with pytest.raises(TransientServiceError):
         image_builder.get_image(ARN)
+
+
+def test_get_image_invalid_request_reads_as_an_image_that_is_gone(
+    image_builder: ImageBuilder, fake: ImageBuilderFake
+) -> None:
+    fake.fail_next("GetImage", "InvalidRequestException")
+    assert image_builder.get_image(ARN) is None
 
 
 def test_undocumented_errors_are_not_swallowed(
     image_builder: ImageBuilder, fake: ImageBuilderFake
 ) -> None:
-    fake.fail_next("RetryImage", "ResourceNotFoundException")
+    fake.fail_next("RetryImage", "ValidationException")
     with pytest.raises(ClientError):
         image_builder.retry_image(ARN, TOKEN)

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from image_retrier.decision import Decision, decide
+from image_retrier.decision import Decision, decide, decide_attempt
 from image_retrier.events import ImageStateChange, parse_message_body
 from image_retrier.inspection import FailureInspection, inspect_image
+from image_retrier.ledger import Reservation, ReservationKind
 from image_retrier.settings import RetrierSettings
 from tests.conftest import load_event, load_image
 
-DEFAULTS = RetrierSettings(
-    max_attempts=3,
-    retry_stages=frozenset({"DISTRIBUTING"}),
-    dry_run=False,
-    dead_letter_queue_url="unused",
-)
+DEFAULTS = RetrierSettings(max_attempts=3, retry_stages=frozenset({"DISTRIBUTING"}), dry_run=False)
 WITH_TESTS = dataclasses.replace(DEFAULTS, retry_stages=frozenset({"DISTRIBUTING", "TESTING"}))
 DRY_RUN = dataclasses.replace(DEFAULTS, dry_run=True)
 
@@ -32,25 +29,21 @@ def _inspection(event_file: str, image_file: str) -> FailureInspection:
 
 
 @pytest.mark.parametrize(
-    ("event_file", "image_file", "settings", "attempts", "decision", "reason"),
+    ("event_file", "image_file", "settings", "decision", "reason"),
     [
-        ("distribution-failed.json", "web-server-distribution-timed-out.json", DEFAULTS, 0,
+        ("distribution-failed.json", "web-server-distribution-timed-out.json", DEFAULTS,
          Decision.RETRY, "distributing_failure"),
         ("distribution-failed-with-reason.json", "web-server-distribution-no-context.json",
-         DEFAULTS, 0, Decision.RETRY, "distributing_failure"),
-        ("distribution-failed.json", "web-server-distribution-timed-out.json", DEFAULTS, 2,
-         Decision.RETRY, "distributing_failure"),
-        ("distribution-failed.json", "web-server-distribution-timed-out.json", DEFAULTS, 3,
-         Decision.GIVE_UP, "attempt_budget_spent"),
-        ("distribution-failed.json", "web-server-available.json", DEFAULTS, 0,
+         DEFAULTS, Decision.RETRY, "distributing_failure"),
+        ("distribution-failed.json", "web-server-available.json", DEFAULTS,
          Decision.SKIP, "image_no_longer_failed"),
-        ("build-failed.json", "batch-worker-build-failed.json", DEFAULTS, 0,
+        ("build-failed.json", "batch-worker-build-failed.json", DEFAULTS,
          Decision.SKIP, "build_failure_not_retryable"),
-        ("build-failed.json", "batch-worker-build-failed.json", WITH_TESTS, 0,
+        ("build-failed.json", "batch-worker-build-failed.json", WITH_TESTS,
          Decision.SKIP, "build_failure_not_retryable"),
-        ("test-failed.json", "batch-worker-test-failed.json", DEFAULTS, 0,
+        ("test-failed.json", "batch-worker-test-failed.json", DEFAULTS,
          Decision.SKIP, "stage_not_enabled"),
-        ("test-failed.json", "batch-worker-test-failed.json", WITH_TESTS, 0,
+        ("test-failed.json", "batch-worker-test-failed.json", WITH_TESTS,
          Decision.RETRY, "testing_failure"),
     ],
 )  # fmt: skip
@@ -58,25 +51,55 @@ def test_decision_table(
     event_file: str,
     image_file: str,
     settings: RetrierSettings,
-    attempts: int,
     decision: Decision,
     reason: str,
 ) -> None:
-    verdict = decide(
-        _change(event_file), _inspection(event_file, image_file), settings, attempts_made=attempts
-    )
+    verdict = decide(_change(event_file), _inspection(event_file, image_file), settings)
 
     assert (verdict.decision, verdict.reason) == (decision, reason)
 
 
-def test_retry_counts_the_attempt_it_will_make() -> None:
-    verdict = decide(
+NOW = datetime(2026, 11, 30, 9, 20, tzinfo=UTC)
+PAST = NOW - timedelta(seconds=1)
+LATER = NOW + timedelta(seconds=300)
+NEW, DUPLICATE, SPENT = ReservationKind
+
+
+@pytest.mark.parametrize(
+    ("kind", "attempt", "made", "due_at", "deferred_return", "decision", "reason", "duplicate"),
+    [
+        (NEW, 1, 1, PAST, False, Decision.RETRY, "distributing_failure", False),
+        (NEW, 2, 2, NOW, False, Decision.RETRY, "distributing_failure", False),
+        (NEW, 1, 1, LATER, False, Decision.DEFER, "distributing_failure", False),
+        (DUPLICATE, 1, 2, PAST, False, Decision.RETRY, "distributing_failure", True),
+        (DUPLICATE, 1, 1, PAST, True, Decision.RETRY, "distributing_failure", False),
+        (DUPLICATE, 1, 1, LATER, True, Decision.DEFER, "distributing_failure", False),
+        (SPENT, 3, 3, PAST, False, Decision.GIVE_UP, "attempt_budget_spent", False),
+        (SPENT, 3, 3, LATER, False, Decision.GIVE_UP, "attempt_budget_spent", False),
+    ],
+)  # fmt: skip
+def test_attempt_decision_table(
+    kind: ReservationKind,
+    attempt: int,
+    made: int,
+    due_at: datetime,
+    deferred_return: bool,
+    decision: Decision,
+    reason: str,
+    duplicate: bool,
+) -> None:
+    eligible = decide(
         _change("distribution-failed.json"),
         _inspection("distribution-failed.json", "web-server-distribution-timed-out.json"),
         DEFAULTS,
-        attempts_made=1,
     )
-    assert verdict.attempt == 2
+
+    verdict = decide_attempt(
+        eligible, Reservation(kind, attempt, made), due_at, NOW, deferred_return
+    )
+
+    assert (verdict.decision, verdict.reason, verdict.duplicate) == (decision, reason, duplicate)
+    assert verdict.attempt == attempt
 
 
 def test_dry_run_still_decides_retry_but_marks_it() -> None:

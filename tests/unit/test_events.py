@@ -66,6 +66,11 @@ def _mutated(**changes: object) -> str:
         (_mutated(detail={"state": {}}), "no_state_status"),
         (_mutated(detail="FAILED"), "no_state_status"),
         (_mutated(id=""), "no_id"),
+        (_mutated(id="\ud800abc"), "invalid_id"),
+        (_mutated(id="a b"), "invalid_id"),
+        (_mutated(time="yesterday"), "invalid_time"),
+        (_mutated(region="eu-west-1"), "image_arn_mismatch"),
+        (_mutated(account="444455556666"), "image_arn_mismatch"),
     ],
 )
 def test_malformed_messages_are_rejected_with_a_specific_reason(body: str, reason: str) -> None:
@@ -75,11 +80,26 @@ def test_malformed_messages_are_rejected_with_a_specific_reason(body: str, reaso
 
 
 @pytest.mark.parametrize(
-    "arn",
+    ("arn", "region"),
     [
-        "arn:aws-cn:imagebuilder:cn-north-1:111122223333:image/web-server/1.4.0/3",
-        "arn:aws-us-gov:imagebuilder:us-gov-west-1:111122223333:image/web-server/10.0.12/27",
+        ("arn:aws-cn:imagebuilder:cn-north-1:111122223333:image/web-server/1.4.0/3", "cn-north-1"),
+        (
+            "arn:aws-us-gov:imagebuilder:us-gov-west-1:111122223333:image/web-server/10.0.12/27",
+            "us-gov-west-1",
+        ),
     ],
 )
-def test_image_arns_of_every_partition_are_accepted(arn: str) -> None:
-    assert parse_message_body(_mutated(resources=[arn])).image_build_version_arn == arn
+def test_image_arns_of_every_partition_are_accepted(arn: str, region: str) -> None:
+    change = parse_message_body(_mutated(resources=[arn], region=region))
+    assert change.image_build_version_arn == arn
+
+
+def test_deeply_nested_body_is_rejected_not_crashed() -> None:
+    with pytest.raises(MalformedEventError) as rejected:
+        parse_message_body('{"a":' * 100_000 + "1" + "}" * 100_000)
+    assert rejected.value.reason == "body_not_json"
+
+
+def test_failure_time_is_read_from_the_event() -> None:
+    change = parse_message_body(_mutated())
+    assert change.failed_at.isoformat() == "2026-11-30T09:14:07+00:00"

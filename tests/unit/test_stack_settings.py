@@ -42,6 +42,16 @@ def test_cdk_json_holds_exactly_the_defaults() -> None:
         ({"logRetentionDays": "90"}, {"log_retention_days": 90}),
         ({"maxConcurrency": 10}, {"max_concurrency": 10}),
         ({"eventBusName": "image-events"}, {"event_bus_name": "image-events"}),
+        ({"retryDelaySeconds": "60"}, {"retry_delay_seconds": 60}),
+        ({"backoffRate": "1.5"}, {"backoff_rate": 1.5}),
+        ({"backoffRate": 3}, {"backoff_rate": 3.0}),
+        ({"maxRetryDelaySeconds": "7200"}, {"max_retry_delay_seconds": 7200}),
+        ({"ledgerTtlDays": "30"}, {"ledger_ttl_days": 30}),
+        ({"notificationEmails": '["a@example.com","b@example.com"]'},
+         {"notification_emails": ("a@example.com", "b@example.com")}),
+        ({"notificationEmails": "a@example.com"}, {"notification_emails": ("a@example.com",)}),
+        ({"notificationEmails": []}, {"notification_emails": ()}),
+        ({"notifyOnRecovery": "true"}, {"notify_on_recovery": True}),
     ],
 )  # fmt: skip
 def test_typed_and_string_forms_are_accepted(
@@ -71,6 +81,15 @@ def test_typed_and_string_forms_are_accepted(
         ("logRetentionDays", 45, "one of 1, 3, 5, 7, 14, 30"),
         ("maxConcurrency", 1, "from 2 to 1000"),
         ("eventBusName", "my bus", "an event bus name"),
+        ("maxAttempts", "9" * 5000, "a whole number from 1 to 100"),
+        ("maxAttempts", "\u0663", "a whole number from 1 to 100"),
+        ("retryStages", ["DISTRIBUTING", ""], "an item is empty"),
+        ("retryDelaySeconds", -5, "from 0 to 86400"),
+        ("backoffRate", "0.5", "a number from 1 to 10"),
+        ("backoffRate", "fast", "a number from 1 to 10"),
+        ("ledgerTtlDays", 0, "from 1 to 3650"),
+        ("notificationEmails", ["ops"], "not an email address: ops"),
+        ("notifyOnRecovery", "sometimes", "true or false"),
     ],
 )
 def test_bad_values_fail_naming_key_value_and_what_is_allowed(
@@ -90,6 +109,23 @@ def test_unknown_key_fails_naming_the_closest_valid_key() -> None:
         ContextError, match=r"Unknown context key 'maxAttempt'\. Did you mean 'maxAttempts'"
     ):
         StackSettings.from_context({"maxAttempt": 3})
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("dry_run", "dryRun"), ("DryRun", "dryRun"), ("max_attempts", "maxAttempts"),
+     ("max-concurrency", "maxConcurrency")],
+)  # fmt: skip
+def test_other_spellings_of_a_key_fail_instead_of_being_ignored(typo: str, meant: str) -> None:
+    with pytest.raises(ContextError, match=f"Did you mean '{meant}'"):
+        StackSettings.from_context({typo: "true"})
+
+
+def test_contradicting_delays_fail_the_synth() -> None:
+    with pytest.raises(
+        ContextError, match="maxRetryDelaySeconds=60 is less than retryDelaySeconds"
+    ):
+        StackSettings.from_context({"retryDelaySeconds": 300, "maxRetryDelaySeconds": "60"})
 
 
 def test_unknown_key_with_no_close_match_lists_the_valid_keys() -> None:

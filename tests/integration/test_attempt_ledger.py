@@ -1,0 +1,250 @@
+"""Given the ledger in DynamoDB (moto), the attempt budget holds across events, duplicates,
+threads and crashes, give-ups are told once, and recoveries are recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from image_retrier.decision import Decision
+from image_retrier.image_builder import CLIENT_CONFIG
+from localsim.image_builder_fake import ImageBuilderFake
+from tests.conftest import QUEUE_URL, AwsResources, load_event, load_image
+from tests.integration.retrier_harness import SETTINGS, WEB_SERVER, RetrierHarness
+
+
+@pytest.fixture
+def harness(aws_resources: AwsResources, monkeypatch: pytest.MonkeyPatch) -> RetrierHarness:
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    harness = RetrierHarness(aws_resources)
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    return harness
+
+
+def _fail_again(image_builder: ImageBuilderFake) -> None:
+    image_builder.set_status(WEB_SERVER, "FAILED")
+
+
+def test_same_event_ten_times_makes_one_retry_call_and_one_attempt(
+    harness: RetrierHarness,
+) -> None:
+    event = harness.failure_event("6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b")
+
+    for _ in range(10):
+        # Each delivery reads the image as FAILED, as if the retry had not shown yet.
+        _fail_again(harness.image_builder)
+        harness.deliver(event)
+
+    assert len(harness.image_builder.accepted_retries) == 1
+    assert {call.client_token for call in harness.image_builder.retry_image_calls} == {
+        "f50a9535-04ec-5a0b-b07d-7788287f5d66"
+    }
+    assert harness.attempts() == 1
+
+
+def test_the_budget_caps_retries_across_different_failure_events(harness: RetrierHarness) -> None:
+    decisions = []
+    for number in range(5):
+        _fail_again(harness.image_builder)
+        decisions.append(harness.deliver(harness.failure_event(f"event-{number}")).decision)
+
+    assert [decision.decision for decision in decisions] == [Decision.RETRY] * 3 + [
+        Decision.GIVE_UP
+    ] * 2
+    assert len(harness.image_builder.accepted_retries) == SETTINGS.max_attempts
+    assert harness.attempts() == SETTINGS.max_attempts
+
+
+def test_give_up_is_told_exactly_once_even_under_duplicates(harness: RetrierHarness) -> None:
+    for number in range(3):
+        _fail_again(harness.image_builder)
+        harness.deliver(harness.failure_event(f"event-{number}"))
+    _fail_again(harness.image_builder)
+    spent = harness.failure_event("event-3")
+
+    results = [harness.deliver(spent) for _ in range(3)]
+    results.append(harness.deliver(harness.failure_event("event-4")))
+
+    (notification,) = harness.notifications()
+    assert [result.notified for result in results] == [True, False, False, False]
+    assert WEB_SERVER in notification
+    assert "web-server-pipeline" in notification
+    assert "RetryImage attempts made: 3" in notification
+    assert "TIMED_OUT" in notification
+    item = harness.ledger.history(WEB_SERVER)
+    assert item is not None
+    assert item["outcome"]["S"] == "gave_up"
+
+
+def test_failed_notification_is_released_for_the_next_delivery(
+    harness: RetrierHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(3):
+        _fail_again(harness.image_builder)
+        harness.deliver(harness.failure_event(f"event-{number}"))
+    _fail_again(harness.image_builder)
+    spent = harness.failure_event("event-3")
+    notifier = harness.retrier._notifier
+
+    def unavailable(*_: Any) -> None:
+        raise ConnectionError("SNS unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(notifier, "gave_up", unavailable)
+        with pytest.raises(ConnectionError):
+            harness.deliver(spent)
+
+    assert harness.deliver(spent).notified is True
+    assert len(harness.notifications()) == 1
+
+
+def test_two_failure_events_at_once_take_two_attempts_never_more(
+    aws_resources: AwsResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DynamoDB applies each conditional write atomically; moto does not lock, so the test
+    # gives it that one guarantee of the real service and nothing more.
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    update_item = DynamoDBBackend.update_item
+
+    def atomic_update_item(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return update_item(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", atomic_update_item)
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    harness = RetrierHarness(aws_resources)
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    events = [harness.failure_event(f"concurrent-{number}") for number in range(6)]
+    # The fake would turn the image to DISTRIBUTING after the first retry; keep it FAILED so
+    # every thread reaches the ledger at the same time.
+    harness.image_builder.status_after_retry = "FAILED"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(harness.deliver, events))
+
+    retried = [result for result in results if result.decision.decision is Decision.RETRY]
+    assert len(retried) == SETTINGS.max_attempts
+    assert harness.attempts() == SETTINGS.max_attempts
+    assert len(harness.image_builder.accepted_retries) == SETTINGS.max_attempts
+
+
+def test_crash_after_the_ledger_write_repeats_the_same_retry_on_redelivery(
+    harness: RetrierHarness,
+) -> None:
+    event = harness.failure_event("6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b")
+    attempts_per_call = CLIENT_CONFIG.retries["total_max_attempts"]
+    harness.image_builder.fail_next("RetryImage", "ServiceUnavailableException", attempts_per_call)
+    with pytest.raises(Exception, match="ServiceUnavailableException"):
+        harness.deliver(event)
+    assert harness.attempts() == 1
+
+    result = harness.deliver(event)
+
+    assert result.decision.attempt == 1
+    assert result.decision.duplicate is True
+    assert len(harness.image_builder.accepted_retries) == 1
+    assert harness.attempts() == 1
+
+
+def test_crash_after_retry_image_before_the_ack_adds_no_effect(harness: RetrierHarness) -> None:
+    event = harness.failure_event("6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b")
+    harness.deliver(event)
+    # The record was not acknowledged; it comes back while the image still reads FAILED.
+    _fail_again(harness.image_builder)
+
+    harness.deliver(event)
+
+    assert len(harness.image_builder.retry_image_calls) == 2
+    assert len(harness.image_builder.accepted_retries) == 1
+    assert harness.attempts() == 1
+
+
+def test_available_after_a_retry_is_recorded_as_recovered(harness: RetrierHarness) -> None:
+    harness.deliver(harness.failure_event("event-1"))
+
+    result = harness.deliver(load_event("available.json"))
+
+    assert result.decision.decision is Decision.RECOVERED
+    assert result.decision.attempt == 1
+    item = harness.ledger.history(WEB_SERVER)
+    assert item is not None
+    assert item["outcome"]["S"] == "recovered"
+    assert harness.deliver(load_event("available.json")).decision.decision is Decision.SKIP
+
+
+def test_available_for_an_image_never_retried_records_nothing(harness: RetrierHarness) -> None:
+    result = harness.deliver(load_event("available.json"))
+
+    assert result.decision.reason == "not_retried_by_us"
+    assert harness.ledger.history(WEB_SERVER) is None
+
+
+def test_recovery_notification_is_optional(aws_resources: AwsResources) -> None:
+    harness = RetrierHarness(aws_resources, dataclasses.replace(SETTINGS, notify_on_recovery=True))
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.deliver(harness.failure_event("event-1"))
+
+    harness.deliver(load_event("available.json"))
+
+    (notification,) = harness.notifications()
+    assert "AVAILABLE after 1 RetryImage attempt" in notification
+
+
+def test_a_retry_not_yet_due_waits_in_the_queue_and_comes_back(
+    aws_resources: AwsResources,
+) -> None:
+    backoff = dataclasses.replace(
+        SETTINGS, retry_delay_seconds=300, backoff_rate=2.0, max_retry_delay_seconds=3600
+    )
+    harness = RetrierHarness(aws_resources, backoff)
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    event = harness.failure_event("event-1", time="2026-11-30T09:14:07Z")
+    harness.clock.now = datetime(2026, 11, 30, 9, 14, 8, tzinfo=UTC)
+
+    deferred = harness.deliver(event)
+
+    assert deferred.decision.decision is Decision.DEFER
+    assert deferred.deferred_seconds is not None
+    assert 240 <= deferred.deferred_seconds <= 360
+    assert harness.image_builder.retry_image_calls == []
+    waiting = harness.sqs.get_queue_attributes(
+        QueueUrl=QUEUE_URL, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )
+    assert waiting["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+
+    harness.clock.now += timedelta(seconds=deferred.deferred_seconds)
+    returned = harness.deliver(event, deferred_return=True)
+
+    assert returned.decision.decision is Decision.RETRY
+    assert returned.decision.duplicate is False
+    assert harness.attempts() == 1
+    assert len(harness.image_builder.accepted_retries) == 1
+
+
+def test_a_long_wait_takes_several_hops_of_at_most_fifteen_minutes(
+    aws_resources: AwsResources,
+) -> None:
+    backoff = dataclasses.replace(
+        SETTINGS, retry_delay_seconds=3000, backoff_rate=2.0, max_retry_delay_seconds=7200
+    )
+    harness = RetrierHarness(aws_resources, backoff)
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    event = harness.failure_event("event-1", time="2026-11-30T09:14:07Z")
+    harness.clock.now = datetime(2026, 11, 30, 9, 14, 8, tzinfo=UTC)
+
+    hops = []
+    while (result := harness.deliver(event, deferred_return=bool(hops))).deferred_seconds:
+        hops.append(result.deferred_seconds)
+        harness.clock.now += timedelta(seconds=result.deferred_seconds)
+
+    assert max(hops) == 900
+    assert len(hops) >= 3
+    assert result.decision.decision is Decision.RETRY
+    assert harness.attempts() == 1
