@@ -34,6 +34,7 @@ class FailedImageEventBuffer(Construct):
         *,
         event_bus_name: str,
         visibility_timeout: Duration,
+        image_arn_wildcards: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -70,6 +71,15 @@ class FailedImageEventBuffer(Construct):
                 detail={"state": {"status": ["FAILED", "AVAILABLE"]}},
             ),
         )
+        if image_arn_wildcards:
+            # Images no included name matches are dropped here, at no cost to the function.
+            # EventPattern types resources as plain strings, so the filter goes in as written.
+            rule_resource = self.rule.node.default_child
+            assert isinstance(rule_resource, events.CfnRule)
+            rule_resource.add_property_override(
+                "EventPattern.resources",
+                [{"wildcard": wildcard} for wildcard in image_arn_wildcards],
+            )
         self.rule.add_target(
             targets.SqsQueue(
                 self.queue,

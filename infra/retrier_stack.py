@@ -11,7 +11,13 @@ from constructs import Construct
 from infra.attempt_ledger import AttemptLedgerTable
 from infra.event_buffer import FailedImageEventBuffer
 from infra.notifications import NotificationTopic
-from infra.retrier_function import QUEUE_VISIBILITY_TIMEOUT, RetrierFunction
+from infra.observability import RetrierMetrics, RetrierObservability
+from infra.retrier_function import (
+    METRICS_NAMESPACE,
+    QUEUE_VISIBILITY_TIMEOUT,
+    SERVICE_NAME,
+    RetrierFunction,
+)
 from infra.settings import StackSettings
 
 
@@ -32,6 +38,7 @@ class RetrierStack(Stack):
             "Events",
             event_bus_name=settings.event_bus_name,
             visibility_timeout=QUEUE_VISIBILITY_TIMEOUT,
+            image_arn_wildcards=settings.image_arn_wildcards,
         )
         ledger = AttemptLedgerTable(self, "Ledger")
         notifications = NotificationTopic(
@@ -47,6 +54,19 @@ class RetrierStack(Stack):
             ledger=ledger.table,
             topic=notifications.topic,
             topic_key=notifications.key,
+        )
+        RetrierObservability(
+            self,
+            "Observability",
+            settings=settings,
+            metrics=RetrierMetrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME),
+            function=retrier.function,
+            queue=buffer.queue,
+            dead_letter_queues={
+                "EventDeadLetter": buffer.dead_letter_queue,
+                "DeliveryDeadLetter": buffer.delivery_dead_letter_queue,
+            },
+            topic=notifications.topic,
         )
         self.ledger_table = ledger.table
         self.notification_topic = notifications.topic

@@ -19,6 +19,12 @@ OUR_KEY = re.compile(r"^[a-z][A-Za-z0-9]*$")
 # Keys with these characters belong to the CDK itself (feature flags, look-up caches).
 CDK_KEY = re.compile(r"[:@/]")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+IMAGE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._\-*?\[\]]{1,128}$")
+PIPELINE_ARN_PATTERN = re.compile(
+    r"^arn:[a-z*-]+:imagebuilder:[a-z0-9*-]+:[0-9*]+:image-pipeline/\S+$"
+)
+TAG = re.compile(r"^[^=\s][^=]{0,127}=[^=]{0,256}$")
+GLOB_CHARACTERS = frozenset("*?[")
 RETRYABLE_STAGES = ("DISTRIBUTING", "TESTING", "INTEGRATING")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # The values CloudWatch Logs accepts for a log group's retention.
@@ -48,6 +54,46 @@ class StackSettings:
     ledger_ttl_days: int = 90
     notification_emails: tuple[str, ...] = ()
     notify_on_recovery: bool = False
+    unknown_causes: str = "retry"
+    permanent_patterns: tuple[str, ...] = ()
+    transient_patterns: tuple[str, ...] = ()
+    include_image_names: tuple[str, ...] = ()
+    exclude_image_names: tuple[str, ...] = ()
+    include_pipeline_arns: tuple[str, ...] = ()
+    exclude_pipeline_arns: tuple[str, ...] = ()
+    include_tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    opt_out_tag: str = "auto-retry=false"
+    alarm_dead_letter_messages: int = 1
+    alarm_function_errors: int = 1
+    alarm_throttled_calls: int = 20
+    alarm_give_ups: int = 1
+    alarm_needs_fix: int = 1
+    alarm_oldest_message_age_seconds: int = 3600
+
+    @property
+    def image_arn_wildcards(self) -> tuple[str, ...]:
+        """EventBridge wildcard filters for the included image names; () when it can't say."""
+        names = [name.lower() for name in self.include_image_names]
+        if not names or any(set("?[") & set(name) for name in names):
+            return ()
+        return tuple(
+            f"arn:*:imagebuilder:*:*:image/{name if '*' in name else name + '*'}/*"
+            for name in names
+        )
+
+    @property
+    def scope(self) -> dict[str, object]:
+        """The scope the function checks itself, as the JSON it reads from SCOPE."""
+        return {
+            "include_image_names": list(self.include_image_names),
+            "exclude_image_names": list(self.exclude_image_names),
+            "include_pipeline_arns": list(self.include_pipeline_arns),
+            "exclude_pipeline_arns": list(self.exclude_pipeline_arns),
+            "include_tags": list(self.include_tags),
+            "exclude_tags": list(self.exclude_tags),
+            "opt_out_tag": self.opt_out_tag,
+        }
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> StackSettings:
@@ -58,6 +104,7 @@ class StackSettings:
             if context.get(key.name) is not None
         }
         settings = cls(**values)
+        _reject_contradictions(settings)
         cap, first = settings.max_retry_delay_seconds, settings.retry_delay_seconds
         if cap < first:
             raise ContextError(
@@ -130,16 +177,20 @@ def _upper_text(value: Any) -> str:
     return value.strip().upper()
 
 
-def _string_list(value: Any) -> list[str]:
+def _string_list(value: Any, split_commas: bool = True) -> list[str]:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
             try:
                 value = json.loads(text)
             except ValueError:
-                raise _Invalid("not a valid JSON list") from None
-        else:
+                if split_commas:
+                    raise _Invalid("not a valid JSON list") from None
+                value = [text]
+        elif split_commas:
             value = [item for item in text.split(",") if item.strip()]
+        else:
+            value = [text] if text else []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise _Invalid("")
     items = [item.strip() for item in value]
@@ -181,6 +232,34 @@ def _emails(value: Any) -> tuple[str, ...]:
     if wrong:
         raise _Invalid(f"not an email address: {', '.join(wrong)}")
     return emails
+
+
+def _patterned_list(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ...]]:
+    def convert(value: Any) -> tuple[str, ...]:
+        items = tuple(dict.fromkeys(_string_list(value)))
+        wrong = [item for item in items if not pattern.match(item)]
+        if wrong:
+            raise _Invalid(f"not {what}: {', '.join(wrong)}")
+        return items
+
+    return convert
+
+
+def _regular_expressions(value: Any) -> tuple[str, ...]:
+    # A regular expression may hold commas: a plain string is one pattern, not a list.
+    patterns = tuple(dict.fromkeys(_string_list(value, split_commas=False)))
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise _Invalid(f"{pattern!r} is not a valid regular expression: {error}") from None
+    return patterns
+
+
+def _tag(value: Any) -> str:
+    if not isinstance(value, str) or not TAG.match(value.strip()):
+        raise _Invalid("")
+    return value.strip()
 
 
 def _event_bus_name(value: Any) -> str:
@@ -294,9 +373,156 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         "true",
         _boolean,
     ),
+    ContextKey(
+        "unknownCauses",
+        "unknown_causes",
+        "retry or notify",
+        "What to do with a distribution failure no rule recognises: retry it within the budget, "
+        "or only tell a person.",
+        "notify",
+        _one_of(("retry", "notify"), lambda value: _upper_text(value).lower()),
+    ),
+    ContextKey(
+        "permanentPatterns",
+        "permanent_patterns",
+        "a list of Python regular expressions",
+        "Messages that mean a failure a retry cannot fix; checked before the built-in rules.",
+        "'[\"MyOrgPolicyDenied\"]'",
+        _regular_expressions,
+    ),
+    ContextKey(
+        "transientPatterns",
+        "transient_patterns",
+        "a list of Python regular expressions",
+        "Messages that mean a failure worth retrying; checked after permanentPatterns.",
+        "'[\"SnapshotCopyQueued\"]'",
+        _regular_expressions,
+    ),
+    ContextKey(
+        "includeImageNames",
+        "include_image_names",
+        "a list of image names, prefixes or globs (*, ?, [])",
+        "Retry only images whose name matches one; empty means every image.",
+        "'[\"web-*\"]'",
+        _patterned_list(IMAGE_NAME_PATTERN, "an image name, prefix or glob"),
+    ),
+    ContextKey(
+        "excludeImageNames",
+        "exclude_image_names",
+        "a list of image names, prefixes or globs (*, ?, [])",
+        "Never retry images whose name matches one.",
+        "'[\"legacy-*\"]'",
+        _patterned_list(IMAGE_NAME_PATTERN, "an image name, prefix or glob"),
+    ),
+    ContextKey(
+        "includePipelineArns",
+        "include_pipeline_arns",
+        "a list of image pipeline ARNs (globs allowed)",
+        "Retry only images built by one of these pipelines; empty means every pipeline.",
+        "'[\"arn:aws:imagebuilder:us-east-1:111122223333:image-pipeline/web-*\"]'",
+        _patterned_list(PIPELINE_ARN_PATTERN, "an image pipeline ARN"),
+    ),
+    ContextKey(
+        "excludePipelineArns",
+        "exclude_pipeline_arns",
+        "a list of image pipeline ARNs (globs allowed)",
+        "Never retry images built by one of these pipelines.",
+        "'[\"arn:aws:imagebuilder:us-east-1:111122223333:image-pipeline/canary\"]'",
+        _patterned_list(PIPELINE_ARN_PATTERN, "an image pipeline ARN"),
+    ),
+    ContextKey(
+        "includeTags",
+        "include_tags",
+        "a list of key=value image tags",
+        "Retry only images carrying one of these tags; empty means any tags.",
+        "'[\"team=platform\"]'",
+        _patterned_list(TAG, "a key=value tag"),
+    ),
+    ContextKey(
+        "excludeTags",
+        "exclude_tags",
+        "a list of key=value image tags",
+        "Never retry images carrying one of these tags.",
+        "'[\"stage=experimental\"]'",
+        _patterned_list(TAG, "a key=value tag"),
+    ),
+    ContextKey(
+        "optOutTag",
+        "opt_out_tag",
+        "one key=value image tag",
+        "An image carrying this tag is never retried, whatever the includes say.",
+        "auto-retry=off",
+        _tag,
+    ),
+    ContextKey(
+        "alarmDeadLetterMessages",
+        "alarm_dead_letter_messages",
+        "a whole number from 1 to 100000",
+        "Alarm when either dead-letter queue holds at least this many messages.",
+        "5",
+        _whole_number(1, 100000),
+    ),
+    ContextKey(
+        "alarmFunctionErrors",
+        "alarm_function_errors",
+        "a whole number from 1 to 100000",
+        "Alarm when the function fails at least this many invocations in 5 minutes.",
+        "3",
+        _whole_number(1, 100000),
+    ),
+    ContextKey(
+        "alarmThrottledCalls",
+        "alarm_throttled_calls",
+        "a whole number from 1 to 100000",
+        "Alarm when Image Builder throttles at least this many calls in 5 minutes.",
+        "50",
+        _whole_number(1, 100000),
+    ),
+    ContextKey(
+        "alarmGiveUps",
+        "alarm_give_ups",
+        "a whole number from 1 to 100000",
+        "Alarm when the retrier gives up on at least this many images in 5 minutes.",
+        "2",
+        _whole_number(1, 100000),
+    ),
+    ContextKey(
+        "alarmNeedsFix",
+        "alarm_needs_fix",
+        "a whole number from 1 to 100000",
+        "Alarm when at least this many failures in 5 minutes need a person's fix.",
+        "2",
+        _whole_number(1, 100000),
+    ),
+    ContextKey(
+        "alarmOldestMessageAgeSeconds",
+        "alarm_oldest_message_age_seconds",
+        "a whole number of seconds from 60 to 1209600",
+        "Alarm when the oldest event in the queue is at least this old.",
+        "7200",
+        _whole_number(60, 1209600),
+    ),
 )
 
 KNOWN_KEYS = tuple(key.name for key in CONTEXT_KEYS)
+
+
+def _reject_contradictions(settings: StackSettings) -> None:
+    pairs = (
+        ("includeImageNames", "excludeImageNames", settings.include_image_names,
+         settings.exclude_image_names),
+        ("includePipelineArns", "excludePipelineArns", settings.include_pipeline_arns,
+         settings.exclude_pipeline_arns),
+        ("includeTags", "excludeTags", settings.include_tags, settings.exclude_tags),
+        ("includeTags", "optOutTag", settings.include_tags, (settings.opt_out_tag,)),
+    )  # fmt: skip
+    for include_key, exclude_key, included, excluded in pairs:
+        both = sorted({item.lower() for item in included} & {item.lower() for item in excluded})
+        if both:
+            raise ContextError(
+                f"Context values contradict: {', '.join(both)} is in both {include_key} and "
+                f"{exclude_key}, so it would be included and excluded at once. Remove it from one."
+            )
 
 
 def _folded(name: str) -> str:

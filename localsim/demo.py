@@ -50,6 +50,8 @@ class Decision:
     reason: str | None
     failure_stage: str | None = None
     stage_source: str | None = None
+    failure_class: str | None = None
+    cause_rules: list[str] | None = None
     attempt: int | None = None
     client_token: str | None = None
     due_at: str | None = None
@@ -314,6 +316,8 @@ def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult
                     reason=line.get("reason") or line.get("reject_reason"),
                     failure_stage=line.get("failure_stage"),
                     stage_source=line.get("stage_source"),
+                    failure_class=line.get("failure_class"),
+                    cause_rules=line.get("cause_rules"),
                     attempt=line.get("attempt"),
                     client_token=line.get("client_token"),
                     due_at=line.get("due_at"),
@@ -328,9 +332,9 @@ def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult
     ledger = stack.ledger_item(arn)
     if ledger:
         result.ledger = {
-            "attempts": int(ledger["attempts"]["N"]),
+            "attempts": int(ledger.get("attempts", {}).get("N", "0")),
             "outcome": ledger["outcome"]["S"],
-            "event_ids": sorted(ledger["event_ids"]["SS"]),
+            "event_ids": sorted(ledger.get("event_ids", {}).get("SS", [])),
         }
     return result
 
@@ -361,6 +365,9 @@ def _print_report(results: list[ScenarioResult]) -> None:
             )
             if decision.failure_stage and decision.stage_source:
                 print(f"      failure stage {decision.failure_stage} from {decision.stage_source}")
+            if decision.failure_class:
+                rules = ", ".join(decision.cause_rules or []) or "no rule matched"
+                print(f"      cause: {decision.failure_class} ({rules})")
             if decision.decision == "defer":
                 print(f"      the retry is due at {decision.due_at}; the event waits in the queue")
         for call in result.retry_image_calls:
@@ -372,7 +379,9 @@ def _print_report(results: list[ScenarioResult]) -> None:
             reason, detail = kept.get("rejectReason"), kept.get("rejectDetail")
             print(f"   kept in the dead-letter queue: {reason}: {detail}")
         for notification in result.notifications:
-            print(f"   notification: {notification.splitlines()[0]}")
+            print("   notification:")
+            for line in notification.splitlines():
+                print(f"   | {line}")
         if result.ledger:
             print(f"   ledger: {result.ledger['attempts']} attempt(s), {result.ledger['outcome']}")
 

@@ -64,6 +64,7 @@ class ImageBuilderFake:
     def reset(self) -> None:
         self._images: dict[str, dict[str, Any]] = {}
         self._failed_states: dict[str, dict[str, Any]] = {}
+        self._runs = 0
         self._tokens: dict[str, tuple[str, dict[str, Any]]] = {}
         self._queued_errors: dict[str, deque[str]] = {}
         self.requests: list[str] = []
@@ -83,11 +84,20 @@ class ImageBuilderFake:
                 self._failed_states[image["arn"]] = copy.deepcopy(image["state"])
 
     def set_status(self, image_build_version_arn: str, status: str) -> None:
-        """Move the image on; FAILED again brings back the failure it was served with."""
+        """Move the image on. FAILED means a new run failed the same way as the one it was
+        served with: the same failure, in a new workflow execution."""
         with self._lock:
             failed_state = self._failed_states.get(image_build_version_arn)
             state = copy.deepcopy(failed_state) if status == "FAILED" and failed_state else None
+            if state and "failureContext" in state:
+                self._runs += 1
+                state["failureContext"]["workflowExecutionId"] = f"wf-run-{self._runs}"
             self._images[image_build_version_arn]["state"] = state or {"status": status}
+
+    def forget_tokens(self) -> None:
+        """Image Builder does not document how long it remembers a client token."""
+        with self._lock:
+            self._tokens.clear()
 
     def reset_errors(self) -> None:
         with self._lock:

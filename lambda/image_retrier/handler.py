@@ -45,7 +45,10 @@ resources = resources_from_environment()
 image_builder_client = create_client()
 sqs_client = boto3.client("sqs")
 retrier = Retrier(
-    image_builder=ImageBuilder(image_builder_client),
+    image_builder=ImageBuilder(
+        image_builder_client,
+        on_throttled=lambda: metrics.add_metric("ImageBuilderThrottled", MetricUnit.Count, 1),
+    ),
     ledger=AttemptLedger(
         boto3.client("dynamodb"), resources.ledger_table_name, resources.ledger_ttl_days
     ),

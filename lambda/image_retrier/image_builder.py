@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -74,8 +75,21 @@ def create_client(region_name: str | None = None) -> ImagebuilderClient:
 
 
 class ImageBuilder:
-    def __init__(self, client: ImagebuilderClient) -> None:
+    def __init__(
+        self, client: ImagebuilderClient, on_throttled: Callable[[], None] | None = None
+    ) -> None:
         self._client = client
+        self._on_throttled = on_throttled
+        # botocore retries a throttled call by itself; this only counts each throttle.
+        client.meta.events.register("needs-retry.imagebuilder", self._count_throttle)
+
+    def _count_throttle(self, response: Any = None, **_: Any) -> None:
+        if self._on_throttled is None or not response:
+            return
+        http_response, parsed = response
+        code = (parsed or {}).get("Error", {}).get("Code")
+        if http_response.status_code == 429 or code == "CallRateLimitExceededException":
+            self._on_throttled()
 
     def get_image(self, image_build_version_arn: str) -> dict[str, Any] | None:
         try:

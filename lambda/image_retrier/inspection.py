@@ -44,6 +44,8 @@ class FailureInspection:
     region_failures: tuple[RegionFailure, ...]
     image_name: str | None
     pipeline_arn: str | None
+    # Each run of an image, a retry included, is a new workflow execution.
+    workflow_execution_id: str | None = None
 
 
 def inspect_image(image: Mapping[str, Any], change: ImageStateChange) -> FailureInspection:
@@ -71,6 +73,7 @@ def inspect_image(image: Mapping[str, Any], change: ImageStateChange) -> Failure
         ),
         image_name=image.get("name"),
         pipeline_arn=image.get("sourcePipelineArn"),
+        workflow_execution_id=failure_context.get("workflowExecutionId"),
     )
 
 

@@ -34,12 +34,24 @@ class Reservation:
     kind: ReservationKind
     attempt: int
     attempts_made: int
+    # For a duplicate: whether a later attempt or a final outcome has overtaken this one,
+    # and which failed run of the image the attempt was reserved for.
+    superseded: bool = False
+    failed_execution: str | None = None
 
 
 class Outcome(StrEnum):
     RETRYING = "retrying"
     GAVE_UP = "gave_up"
+    NEEDS_FIX = "needs_fix"
     RECOVERED = "recovered"
+
+
+class Notice(StrEnum):
+    """The notices a person gets at most once per image; each is also the image's outcome."""
+
+    GAVE_UP = "gave_up"
+    NEEDS_FIX = "needs_fix"
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -65,12 +77,15 @@ class AttemptLedger:
         max_attempts: int,
         now: datetime,
         reason: str = "",
+        failed_execution: str | None = None,
+        cause: str | None = None,
     ) -> Reservation:
         entry = {
             "M": {
                 "event_id": {"S": event_id},
                 "client_token": {"S": client_token},
                 "reserved_at": {"S": now.isoformat()},
+                "failed_execution": {"S": failed_execution or "-"},
             }
         }
         try:
@@ -80,7 +95,7 @@ class AttemptLedger:
                     "ADD attempts :one, event_ids :event_set "
                     "SET attempt_log = list_append(if_not_exists(attempt_log, :empty), :entry), "
                     "outcome = :retrying, last_decision = :retry, last_reason = :reason, "
-                    "updated_at = :now, expires_at = :expires"
+                    "last_cause = :cause, updated_at = :now, expires_at = :expires"
                 ),
                 ConditionExpression=(
                     "(attribute_not_exists(attempts) OR attempts < :max) "
@@ -96,6 +111,7 @@ class AttemptLedger:
                     ":retrying": {"S": Outcome.RETRYING.value},
                     ":retry": {"S": "retry"},
                     ":reason": {"S": reason or "-"},
+                    ":cause": {"S": (cause or "-")[:1000]},
                     ":now": {"S": now.isoformat()},
                     ":expires": {"N": str(int((now + self._retention).timestamp()))},
                 },
@@ -111,39 +127,31 @@ class AttemptLedger:
         attempts = int(response["Attributes"]["attempts"]["N"])
         return Reservation(ReservationKind.NEW, attempt=attempts, attempts_made=attempts)
 
-    def record_decision(
-        self, image_build_version_arn: str, decision: str, reason: str, now: datetime
-    ) -> None:
-        self._update(
-            image_build_version_arn,
-            UpdateExpression="SET last_decision = :decision, last_reason = :reason, "
-            "updated_at = :now",
-            ConditionExpression=f"attribute_exists({KEY})",
-            ExpressionAttributeValues={
-                ":decision": {"S": decision},
-                ":reason": {"S": reason},
-                ":now": {"S": now.isoformat()},
-            },
-        )
-
-    def claim_give_up_notice(
-        self, image_build_version_arn: str, reason: str, now: datetime
+    def claim_notice(
+        self, image_build_version_arn: str, notice: Notice, reason: str, now: datetime
     ) -> bool:
-        """Mark the image given up; True for the one caller that should tell a person."""
+        """Record the decision behind a notice; True for the one caller that should send it."""
+        # A give-up needs attempts on record; a needs-fix may be the first thing recorded.
+        needs_attempts = "attribute_exists(attempts) AND " if notice is Notice.GAVE_UP else ""
         try:
             self._update(
                 image_build_version_arn,
-                UpdateExpression="SET outcome = :gave_up, last_decision = :gave_up, "
-                "last_reason = :reason, give_up_notice = :claimed, notice_claimed_at = :now",
-                ConditionExpression="attribute_exists(attempts) AND "
-                "(attribute_not_exists(give_up_notice) OR "
-                "(give_up_notice = :claimed AND notice_claimed_at < :lease_expired))",
+                UpdateExpression="SET outcome = :outcome, last_decision = :outcome, "
+                "last_reason = :reason, #notice = :claimed, #claimed_at = :now, "
+                "updated_at = :now, expires_at = if_not_exists(expires_at, :expires)",
+                ConditionExpression=f"{needs_attempts}(attribute_not_exists(#notice) OR "
+                "(#notice = :claimed AND #claimed_at < :lease_expired))",
+                ExpressionAttributeNames={
+                    "#notice": f"{notice.value}_notice",
+                    "#claimed_at": f"{notice.value}_notice_claimed_at",
+                },
                 ExpressionAttributeValues={
-                    ":gave_up": {"S": Outcome.GAVE_UP.value},
+                    ":outcome": {"S": notice.value},
                     ":reason": {"S": reason},
                     ":claimed": {"S": "claimed"},
                     ":now": {"S": now.isoformat()},
                     ":lease_expired": {"S": (now - NOTICE_LEASE).isoformat()},
+                    ":expires": {"N": str(int((now + self._retention).timestamp()))},
                 },
             )
         except ClientError as error:
@@ -152,17 +160,22 @@ class AttemptLedger:
             raise
         return True
 
-    def confirm_give_up_notice(self, image_build_version_arn: str) -> None:
+    def confirm_notice(self, image_build_version_arn: str, notice: Notice) -> None:
         self._update(
             image_build_version_arn,
-            UpdateExpression="SET give_up_notice = :sent",
+            UpdateExpression="SET #notice = :sent",
+            ExpressionAttributeNames={"#notice": f"{notice.value}_notice"},
             ExpressionAttributeValues={":sent": {"S": "sent"}},
         )
 
-    def release_give_up_notice(self, image_build_version_arn: str) -> None:
+    def release_notice(self, image_build_version_arn: str, notice: Notice) -> None:
         self._update(
             image_build_version_arn,
-            UpdateExpression="REMOVE give_up_notice, notice_claimed_at",
+            UpdateExpression="REMOVE #notice, #claimed_at",
+            ExpressionAttributeNames={
+                "#notice": f"{notice.value}_notice",
+                "#claimed_at": f"{notice.value}_notice_claimed_at",
+            },
         )
 
     def record_recovery(self, image_build_version_arn: str, now: datetime) -> int | None:
@@ -197,9 +210,17 @@ class AttemptLedger:
 
 def _refused(old_item: dict[str, Any], event_id: str) -> Reservation:
     attempts_made = int(old_item.get("attempts", {}).get("N", "0"))
+    outcome = old_item.get("outcome", {}).get("S", Outcome.RETRYING.value)
     for number, entry in enumerate(old_item.get("attempt_log", {}).get("L", []), start=1):
         if entry["M"]["event_id"]["S"] == event_id:
-            return Reservation(ReservationKind.DUPLICATE, number, attempts_made)
+            failed_execution = entry["M"].get("failed_execution", {}).get("S", "-")
+            return Reservation(
+                ReservationKind.DUPLICATE,
+                number,
+                attempts_made,
+                superseded=number < attempts_made or outcome != Outcome.RETRYING.value,
+                failed_execution=None if failed_execution == "-" else failed_execution,
+            )
     return Reservation(ReservationKind.BUDGET_SPENT, attempts_made, attempts_made)
 
 

@@ -10,12 +10,13 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from image_retrier.backoff import retry_due_at
+from image_retrier.classification import Classification, classify
 from image_retrier.decision import Decision, RetryDecision, decide, decide_attempt
 from image_retrier.deferrals import Deferrals
 from image_retrier.events import ImageStateChange
 from image_retrier.image_builder import ImageBuilder, RetryOutcome, RetryResult
 from image_retrier.inspection import FailureInspection, inspect_image
-from image_retrier.ledger import AttemptLedger, utc_now
+from image_retrier.ledger import AttemptLedger, Notice, utc_now
 from image_retrier.notifications import Notifier
 from image_retrier.settings import RetrierSettings
 from image_retrier.tokens import client_token_for_event
@@ -45,6 +46,8 @@ class RetrierResult:
             return "deferred"
         if self.notified:
             return "notified"
+        if self.decision.decision in {Decision.GIVE_UP, Decision.NEEDS_FIX}:
+            return "already_notified"
         return "no_call"
 
 
@@ -76,16 +79,22 @@ class Retrier:
         if change.status == "AVAILABLE":
             return self._record_recovery(change)
 
-        inspection = None
+        inspection = classification = out_of_scope = None
         if change.status == "FAILED":
             image = self._image_builder.get_image(change.image_build_version_arn)
-            inspection = inspect_image(image, change) if image is not None else None
+            if image is not None:
+                inspection = inspect_image(image, change)
+                out_of_scope = self._settings.scope.check(image)
+                if inspection.failure_stage == "DISTRIBUTING":
+                    classification = classify(inspection, self._settings.cause_rules)
 
-        decision = decide(change, inspection, self._settings)
+        decision = decide(change, inspection, self._settings, classification, out_of_scope)
 
-        result = self._act(change, message_body, decision, inspection, deferred_return)
+        result = self._act(
+            change, message_body, decision, inspection, classification, deferred_return
+        )
 
-        self._record(change, result, inspection)
+        self._record(change, result, inspection, classification)
         return result
 
     def _act(
@@ -94,8 +103,13 @@ class Retrier:
         message_body: str,
         decision: RetryDecision,
         inspection: FailureInspection | None,
+        classification: Classification | None,
         deferred_return: bool,
     ) -> RetrierResult:
+        if decision.decision is Decision.NEEDS_FIX and inspection and classification:
+            return RetrierResult(
+                decision, notified=self._needs_fix(change, decision, inspection, classification)
+            )
         if decision.decision is not Decision.RETRY:
             return RetrierResult(decision)
         client_token = client_token_for_event(change.event_id)
@@ -103,6 +117,7 @@ class Retrier:
             return RetrierResult(decision, client_token)
 
         now = self.clock()
+        failed_execution = inspection.workflow_execution_id if inspection else None
         reservation = self._ledger.reserve_attempt(
             change.image_build_version_arn,
             change.event_id,
@@ -110,11 +125,15 @@ class Retrier:
             self._settings.max_attempts,
             now,
             reason=decision.reason,
+            failed_execution=failed_execution,
+            cause=inspection.reason if inspection else None,
         )
-        due_at = retry_due_at(
-            change.failed_at, reservation.attempt, change.event_id, self._settings
+        # An event stamped in the future (sent by hand, or a clock gone wrong) waits from now.
+        failed_at = min(change.failed_at, now)
+        due_at = retry_due_at(failed_at, reservation.attempt, change.event_id, self._settings)
+        decision = decide_attempt(
+            decision, reservation, due_at, now, deferred_return, failed_execution
         )
-        decision = decide_attempt(decision, reservation, due_at, now, deferred_return)
 
         if decision.decision is Decision.DEFER:
             waited = self._deferrals.defer(
@@ -123,6 +142,8 @@ class Retrier:
             return RetrierResult(decision, client_token, deferred_seconds=waited)
         if decision.decision is Decision.GIVE_UP:
             return RetrierResult(decision, notified=self._give_up(change, decision, inspection))
+        if decision.decision is not Decision.RETRY:
+            return RetrierResult(decision)
         retry = self._image_builder.retry_image(change.image_build_version_arn, client_token)
         return RetrierResult(decision, client_token, retry)
 
@@ -133,14 +154,43 @@ class Retrier:
         inspection: FailureInspection | None,
     ) -> bool:
         arn = change.image_build_version_arn
-        if not self._ledger.claim_give_up_notice(arn, decision.reason, self.clock()):
+        return self._notify_once(
+            arn,
+            Notice.GAVE_UP,
+            decision.reason,
+            lambda: self._notifier.gave_up(
+                arn, decision.attempt or 0, self._settings.max_attempts, inspection
+            ),
+        )
+
+    def _needs_fix(
+        self,
+        change: ImageStateChange,
+        decision: RetryDecision,
+        inspection: FailureInspection,
+        classification: Classification,
+    ) -> bool:
+        arn = change.image_build_version_arn
+        return self._notify_once(
+            arn,
+            Notice.NEEDS_FIX,
+            decision.reason,
+            lambda: self._notifier.needs_fix(arn, inspection, classification, decision.reason),
+        )
+
+    def _notify_once(self, arn: str, notice: Notice, reason: str, send: Callable[[], None]) -> bool:
+        if not self._ledger.claim_notice(arn, notice, reason, self.clock()):
             return False
         try:
-            self._notifier.gave_up(arn, decision.attempt or 0, inspection)
+            send()
         except Exception:
-            self._ledger.release_give_up_notice(arn)
+            self._ledger.release_notice(arn, notice)
             raise
-        self._ledger.confirm_give_up_notice(arn)
+        try:
+            self._ledger.confirm_notice(arn, notice)
+        except Exception:
+            # The notice is out; failing the record now would only send it a second time.
+            self._logger.exception("could not mark the notice sent", notice=notice.value)
         return True
 
     def _record_recovery(self, change: ImageStateChange) -> RetrierResult:
@@ -148,16 +198,21 @@ class Retrier:
         attempts = self._ledger.record_recovery(arn, self.clock())
         if attempts is None:
             result = RetrierResult(RetryDecision(Decision.SKIP, "not_retried_by_us", "AVAILABLE"))
-            self._record(change, result, None)
+            self._record(change, result, None, None)
             return result
 
-        if self._settings.notify_on_recovery:
-            self._notifier.recovered(arn, attempts)
         result = RetrierResult(
             RetryDecision(Decision.RECOVERED, "available_after_retry", "AVAILABLE", attempts),
             notified=self._settings.notify_on_recovery,
         )
-        self._record(change, result, None)
+        self._record(change, result, None, None)
+        if self._settings.notify_on_recovery:
+            # The recovery is recorded and counted; a lost "good news" message is not worth
+            # a redelivery, which would find the recovery already recorded.
+            try:
+                self._notifier.recovered(arn, attempts)
+            except Exception:
+                self._logger.exception("could not send the recovery notification")
         return result
 
     def _record(
@@ -165,6 +220,7 @@ class Retrier:
         change: ImageStateChange,
         result: RetrierResult,
         inspection: FailureInspection | None,
+        classification: Classification | None,
     ) -> None:
         decision = result.decision
         self._logger.info(
@@ -174,6 +230,20 @@ class Retrier:
             event_status=change.status,
             failure_stage=decision.failure_stage,
             stage_source=inspection.stage_source if inspection else None,
+            failure_class=classification.failure_class.value if classification else None,
+            cause_rules=classification.rules if classification else None,
+            region_failures=[
+                {
+                    "region": verdict.region,
+                    "target_account_id": verdict.target_account_id,
+                    "configuration_step": verdict.configuration_step,
+                    "failure_class": verdict.failure_class.value,
+                    "rule": verdict.rule,
+                }
+                for verdict in classification.verdicts
+            ]
+            if classification
+            else None,
             decision=decision.decision.value,
             reason=decision.reason,
             attempt=decision.attempt,
@@ -196,6 +266,8 @@ class Retrier:
             self._metrics.add_metric("RetryDeferred", MetricUnit.Count, 1)
         elif decision.decision is Decision.GIVE_UP:
             self._metrics.add_metric("GaveUp", MetricUnit.Count, 1)
+        elif decision.decision is Decision.NEEDS_FIX:
+            self._metrics.add_metric("NeedsFix", MetricUnit.Count, 1)
         elif decision.decision is Decision.RECOVERED:
             self._metrics.add_metric("RecoveredAfterRetry", MetricUnit.Count, decision.attempt or 0)
         else:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from image_retrier.classification import CauseRule, load_built_in_rules, team_rules
+from image_retrier.scope import Scope
 
 RETRYABLE_STAGES = frozenset({"DISTRIBUTING", "TESTING", "INTEGRATING"})
 
@@ -22,6 +27,9 @@ class RetrierSettings:
     backoff_rate: float = 2.0
     max_retry_delay_seconds: int = 0
     notify_on_recovery: bool = False
+    notify_on_unknown_cause: bool = False
+    scope: Scope = field(default_factory=Scope)
+    cause_rules: tuple[CauseRule, ...] = field(default_factory=load_built_in_rules)
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,15 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> Retri
             backoff_rate=float(environ["BACKOFF_RATE"]),
             max_retry_delay_seconds=int(environ["MAX_RETRY_DELAY_SECONDS"]),
             notify_on_recovery=_flag(environ, "NOTIFY_ON_RECOVERY"),
+            notify_on_unknown_cause=environ["UNKNOWN_CAUSES"] == "notify",
+            scope=Scope.from_json(environ.get("SCOPE", "")),
+            cause_rules=team_rules(
+                json.loads(environ.get("PERMANENT_PATTERNS") or "[]"),
+                json.loads(environ.get("TRANSIENT_PATTERNS") or "[]"),
+            )
+            + load_built_in_rules(),
         )
-    except (KeyError, ValueError) as error:
+    except (KeyError, ValueError, TypeError, re.error) as error:
         if isinstance(error, SettingsError):
             raise
         raise SettingsError(f"function environment is incomplete or invalid: {error!r}") from None
@@ -65,6 +80,8 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> Retri
         raise SettingsError(f"MAX_ATTEMPTS must be at least 1, got {settings.max_attempts}")
     if not settings.retry_stages <= RETRYABLE_STAGES:
         raise SettingsError(f"RETRY_STAGES may hold only {sorted(RETRYABLE_STAGES)}")
+    if environ["UNKNOWN_CAUSES"] not in {"retry", "notify"}:
+        raise SettingsError("UNKNOWN_CAUSES must be retry or notify")
     if settings.backoff_rate < 1 or settings.retry_delay_seconds < 0:
         raise SettingsError("BACKOFF_RATE must be >= 1 and RETRY_DELAY_SECONDS >= 0")
     return settings

@@ -85,4 +85,6 @@ def test_demo_prints_a_readable_report(template: Template, tmp_path: Path) -> No
     assert "retry attempt 1 (distributing_failure) -> requested" in report
     assert "3 event(s): none routed by the rule" in report
     assert "kept in the dead-letter queue: no_resources" in report
-    assert "notification: Image Builder retrier gave up on" in report
+    assert "| Image Builder retrier gave up on" in report
+    assert "cause: permanent (managed_key_snapshot_share)" in report
+    assert "What to change: Encrypt the image with a customer managed KMS key" in report

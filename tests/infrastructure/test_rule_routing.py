@@ -3,11 +3,15 @@ every shipped event is routed, or not, as the cases README says."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Template
 
+from infra.settings import StackSettings
 from localsim.demo import event_pattern_matches
 from tests.conftest import load_event
+from tests.infrastructure.conftest import synthesize
 
 ROUTED = {
     "distribution-failed.json": True,
@@ -40,3 +44,25 @@ def test_matcher_is_not_fooled_by_a_top_level_status(template: Template) -> None
     event["detail"]["status"] = "FAILED"
 
     assert event_pattern_matches(rule["Properties"]["EventPattern"], event) is False
+
+
+def test_included_image_names_are_filtered_by_the_rule_itself() -> None:
+    template = synthesize(StackSettings(include_image_names=("web-*",)))
+    (rule,) = template.find_resources("AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+
+    assert pattern["resources"] == [{"wildcard": "arn:*:imagebuilder:*:*:image/web-*/*"}]
+    assert event_pattern_matches(pattern, load_event("distribution-failed.json")) is True
+    assert event_pattern_matches(pattern, load_event("build-failed.json")) is False
+    assert event_pattern_matches(pattern, load_event("test-failed.json")) is False
+
+
+def test_names_eventbridge_cannot_express_are_left_to_the_function() -> None:
+    template = synthesize(StackSettings(include_image_names=("web-serve?",)))
+    (rule,) = template.find_resources("AWS::Events::Rule").values()
+
+    assert "resources" not in rule["Properties"]["EventPattern"]
+    variables = next(iter(template.find_resources("AWS::Lambda::Function").values()))["Properties"][
+        "Environment"
+    ]["Variables"]
+    assert json.loads(variables["SCOPE"])["include_image_names"] == ["web-serve?"]

@@ -227,6 +227,10 @@ def test_context_values_reach_the_function_environment() -> None:
         max_retry_delay_seconds=900,
         ledger_ttl_days=30,
         notify_on_recovery=True,
+        unknown_causes="notify",
+        permanent_patterns=("MyOrgPolicyDenied",),
+        exclude_tags=("stage=experimental",),
+        opt_out_tag="auto-retry=off",
     )
     template = synthesize(settings)
 
@@ -253,6 +257,13 @@ def test_context_values_reach_the_function_environment() -> None:
         "LEDGER_TTL_DAYS": "30",
         "NOTIFY_ON_RECOVERY": "true",
     }
+    assert variables["UNKNOWN_CAUSES"] == "notify"
+    assert json.loads(variables["PERMANENT_PATTERNS"]) == ["MyOrgPolicyDenied"]
+    scope = json.loads(variables["SCOPE"])
+    assert (scope["exclude_tags"], scope["opt_out_tag"]) == (
+        ["stage=experimental"],
+        "auto-retry=off",
+    )
     assert _only(template, "AWS::Logs::LogGroup")["Properties"]["RetentionInDays"] == 90
     mapping = _only(template, "AWS::Lambda::EventSourceMapping")["Properties"]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 7}

@@ -36,8 +36,20 @@ def test_same_event_ten_times_makes_one_retry_call_and_one_attempt(
     event = harness.failure_event("6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b")
 
     for _ in range(10):
-        # Each delivery reads the image as FAILED, as if the retry had not shown yet.
-        _fail_again(harness.image_builder)
+        harness.deliver(event)
+
+    assert len(harness.image_builder.retry_image_calls) == 1
+    assert harness.attempts() == 1
+
+
+def test_same_event_ten_times_before_the_retry_shows_keeps_one_token_and_one_effect(
+    harness: RetrierHarness,
+) -> None:
+    event = harness.failure_event("6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b")
+
+    for _ in range(10):
+        # The image still reads as the same failed run, as if the retry had not shown yet.
+        harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
         harness.deliver(event)
 
     assert len(harness.image_builder.accepted_retries) == 1
@@ -45,6 +57,86 @@ def test_same_event_ten_times_makes_one_retry_call_and_one_attempt(
         "f50a9535-04ec-5a0b-b07d-7788287f5d66"
     }
     assert harness.attempts() == 1
+
+
+def test_a_late_duplicate_after_the_image_failed_again_does_not_retry(
+    harness: RetrierHarness,
+) -> None:
+    first = harness.failure_event("event-1")
+    harness.deliver(first)
+    _fail_again(harness.image_builder)
+    harness.image_builder.forget_tokens()
+
+    late = harness.deliver(first)
+
+    assert late.decision.reason == "attempt_superseded"
+    assert len(harness.image_builder.retry_image_calls) == 1
+
+
+def test_a_late_duplicate_after_the_give_up_does_not_retry(aws_resources: AwsResources) -> None:
+    harness = RetrierHarness(aws_resources, dataclasses.replace(SETTINGS, max_attempts=1))
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.deliver(harness.failure_event("event-1"))
+    _fail_again(harness.image_builder)
+    harness.deliver(harness.failure_event("event-2"))
+    harness.image_builder.forget_tokens()
+
+    late = harness.deliver(harness.failure_event("event-1"))
+
+    assert late.decision.reason == "attempt_superseded"
+    assert len(harness.image_builder.retry_image_calls) == 1
+    assert len(harness.notifications()) == 1
+
+
+def test_an_event_stamped_in_the_future_waits_from_now(aws_resources: AwsResources) -> None:
+    backoff = dataclasses.replace(
+        SETTINGS, retry_delay_seconds=300, backoff_rate=2.0, max_retry_delay_seconds=3600
+    )
+    harness = RetrierHarness(aws_resources, backoff)
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+
+    result = harness.deliver(harness.failure_event("event-1", time="9999-12-31T23:59:00Z"))
+
+    assert result.decision.decision is Decision.DEFER
+    assert result.deferred_seconds is not None
+    assert result.deferred_seconds <= 300
+
+
+def test_a_notice_that_went_out_is_not_sent_again_when_marking_it_fails(
+    harness: RetrierHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(3):
+        _fail_again(harness.image_builder)
+        harness.deliver(harness.failure_event(f"event-{number}"))
+    _fail_again(harness.image_builder)
+
+    def ledger_unavailable(*_: Any) -> None:
+        raise ConnectionError("DynamoDB unavailable")
+
+    monkeypatch.setattr(harness.ledger, "confirm_notice", ledger_unavailable)
+    result = harness.deliver(harness.failure_event("event-3"))
+
+    assert result.notified is True
+    assert len(harness.notifications()) == 1
+
+
+def test_a_failed_recovery_notification_still_records_and_counts_the_recovery(
+    aws_resources: AwsResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = RetrierHarness(aws_resources, dataclasses.replace(SETTINGS, notify_on_recovery=True))
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.deliver(harness.failure_event("event-1"))
+
+    def sns_unavailable(*_: Any) -> None:
+        raise ConnectionError("SNS unavailable")
+
+    monkeypatch.setattr(harness.retrier._notifier, "recovered", sns_unavailable)
+    result = harness.deliver(load_event("available.json"))
+
+    assert result.decision.decision is Decision.RECOVERED
+    item = harness.ledger.history(WEB_SERVER)
+    assert item is not None
+    assert item["outcome"]["S"] == "recovered"
 
 
 def test_the_budget_caps_retries_across_different_failure_events(harness: RetrierHarness) -> None:
@@ -74,7 +166,11 @@ def test_give_up_is_told_exactly_once_even_under_duplicates(harness: RetrierHarn
     assert [result.notified for result in results] == [True, False, False, False]
     assert WEB_SERVER in notification
     assert "web-server-pipeline" in notification
-    assert "RetryImage attempts made: 3" in notification
+    assert "RetryImage attempts made: 3 of 3" in notification
+    assert (
+        "Console: https://console.aws.amazon.com/imagebuilder/home?region=us-east-1#"
+        in notification
+    )
     assert "TIMED_OUT" in notification
     item = harness.ledger.history(WEB_SERVER)
     assert item is not None
@@ -157,7 +253,7 @@ def test_crash_after_retry_image_before_the_ack_adds_no_effect(harness: RetrierH
     event = harness.failure_event("6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b")
     harness.deliver(event)
     # The record was not acknowledged; it comes back while the image still reads FAILED.
-    _fail_again(harness.image_builder)
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
 
     harness.deliver(event)
 
@@ -248,3 +344,41 @@ def test_a_long_wait_takes_several_hops_of_at_most_fifteen_minutes(
     assert len(hops) >= 3
     assert result.decision.decision is Decision.RETRY
     assert harness.attempts() == 1
+
+
+def test_a_permanent_failure_is_told_once_and_never_retried(harness: RetrierHarness) -> None:
+    harness.image_builder.put_image(load_image("web-server-distribution-managed-key.json"))
+
+    first = harness.deliver(harness.failure_event("event-1"))
+    _fail_again(harness.image_builder)
+    second = harness.deliver(harness.failure_event("event-2"))
+
+    assert (first.decision.decision, first.decision.reason) == (
+        Decision.NEEDS_FIX,
+        "permanent_cause",
+    )
+    assert (first.notified, second.notified) == (True, False)
+    assert harness.image_builder.retry_image_calls == []
+    (notification,) = harness.notifications()
+    assert "Region: us-east-1  target account: 444455556666" in notification
+    assert "AWS Managed CMK" in notification
+    assert "customer managed KMS key" in notification
+    item = harness.ledger.history(WEB_SERVER)
+    assert item is not None
+    assert item["outcome"]["S"] == "needs_fix"
+    assert "attempts" not in item
+
+
+def test_an_opted_out_image_is_left_alone_before_any_attempt(harness: RetrierHarness) -> None:
+    body = load_image("web-server-distribution-timed-out.json")
+    body["image"]["tags"]["auto-retry"] = "false"
+    harness.image_builder.put_image(body)
+
+    result = harness.deliver(harness.failure_event("event-1"))
+
+    assert (result.decision.decision, result.decision.reason) == (
+        Decision.SKIP,
+        "opted_out_by_tag",
+    )
+    assert harness.image_builder.requests == ["GetImage"]
+    assert harness.ledger.history(WEB_SERVER) is None

@@ -153,3 +153,18 @@ def test_undocumented_errors_are_not_swallowed(
     fake.fail_next("RetryImage", "ValidationException")
     with pytest.raises(ClientError):
         image_builder.retry_image(ARN, TOKEN)
+
+
+def test_each_throttled_call_is_counted_while_botocore_retries_it(
+    fake: ImageBuilderFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    throttles: list[int] = []
+    client = create_client("us-east-1")
+    fake.attach(client)
+    image_builder = ImageBuilder(client, on_throttled=lambda: throttles.append(1))
+    fake.fail_next("RetryImage", "CallRateLimitExceededException", times=2)
+
+    image_builder.retry_image(ARN, TOKEN)
+
+    assert len(throttles) == 2

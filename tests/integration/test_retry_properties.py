@@ -31,6 +31,8 @@ operation = st.one_of(
     st.tuples(st.just("deliver"), st.integers(0, 50)),
     st.tuples(st.just("crash_then_deliver"), st.integers(0, 50)),
     st.tuples(st.just("available"), st.integers(0, len(IMAGES) - 1)),
+    # Image Builder's memory of client tokens is undocumented: the ledger must not need it.
+    st.tuples(st.just("forget_tokens"), st.just(0)),
 )
 
 
@@ -62,6 +64,8 @@ def test_retry_invariants_hold_for_any_sequence(
             if kind == "fail":
                 harness.image_builder.set_status(IMAGES[target], "FAILED")
                 failure_events.append(_event(IMAGES[target], f"failure-{number}", "FAILED"))
+            elif kind == "forget_tokens":
+                harness.image_builder.forget_tokens()
             elif kind == "available":
                 harness.image_builder.set_status(IMAGES[target], "AVAILABLE")
                 harness.deliver(_event(IMAGES[target], f"available-{number}", "AVAILABLE"))

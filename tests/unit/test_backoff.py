@@ -28,7 +28,7 @@ EVENT_ID = "6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b"
 def test_backoff_schedule(attempt: int, base_seconds: int) -> None:
     delay = retry_delay_seconds(attempt, EVENT_ID, SETTINGS)
 
-    expected = min(base_seconds * jitter_factor(EVENT_ID), SETTINGS.max_retry_delay_seconds)
+    expected = min(base_seconds, SETTINGS.max_retry_delay_seconds) * jitter_factor(EVENT_ID)
     assert delay == pytest.approx(expected)
     assert delay <= SETTINGS.max_retry_delay_seconds
 
@@ -36,9 +36,16 @@ def test_backoff_schedule(attempt: int, base_seconds: int) -> None:
 def test_jitter_stays_within_its_band_and_spreads_events() -> None:
     factors = [jitter_factor(f"event-{number}") for number in range(500)]
 
-    assert all(1 - JITTER <= factor < 1 + JITTER for factor in factors)
-    assert max(factors) - min(factors) > JITTER
+    assert all(1 - JITTER < factor <= 1 for factor in factors)
+    assert max(factors) - min(factors) > JITTER * 0.9
     assert jitter_factor(EVENT_ID) == jitter_factor(EVENT_ID)
+
+
+def test_events_that_reach_the_cap_still_spread_out() -> None:
+    delays = {retry_delay_seconds(9, f"event-{number}", SETTINGS) for number in range(50)}
+
+    assert max(delays) <= SETTINGS.max_retry_delay_seconds
+    assert len(delays) == 50
 
 
 def test_due_time_counts_from_the_failure_event() -> None:

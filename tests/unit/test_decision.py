@@ -102,6 +102,40 @@ def test_attempt_decision_table(
     assert verdict.attempt == attempt
 
 
+@pytest.mark.parametrize(
+    ("reservation", "failed_execution"),
+    [
+        (Reservation(DUPLICATE, 1, 2, superseded=True), None),
+        (Reservation(DUPLICATE, 1, 1, superseded=False, failed_execution="wf-1"), "wf-2"),
+    ],
+)
+def test_a_duplicate_whose_failure_is_over_is_skipped(
+    reservation: Reservation, failed_execution: str | None
+) -> None:
+    eligible = decide(
+        _change("distribution-failed.json"),
+        _inspection("distribution-failed.json", "web-server-distribution-timed-out.json"),
+        DEFAULTS,
+    )
+
+    verdict = decide_attempt(eligible, reservation, PAST, NOW, False, failed_execution)
+
+    assert (verdict.decision, verdict.reason) == (Decision.SKIP, "attempt_superseded")
+
+
+def test_a_duplicate_for_the_same_failed_run_retries_with_its_attempt() -> None:
+    eligible = decide(
+        _change("distribution-failed.json"),
+        _inspection("distribution-failed.json", "web-server-distribution-timed-out.json"),
+        DEFAULTS,
+    )
+    reservation = Reservation(DUPLICATE, 1, 1, failed_execution="wf-1")
+
+    verdict = decide_attempt(eligible, reservation, PAST, NOW, False, "wf-1")
+
+    assert (verdict.decision, verdict.attempt, verdict.duplicate) == (Decision.RETRY, 1, True)
+
+
 def test_dry_run_still_decides_retry_but_marks_it() -> None:
     verdict = decide(
         _change("distribution-failed.json"),

@@ -18,6 +18,10 @@ ENVIRONMENT = {
     "BACKOFF_RATE": "1.5",
     "MAX_RETRY_DELAY_SECONDS": "3600",
     "NOTIFY_ON_RECOVERY": "false",
+    "UNKNOWN_CAUSES": "notify",
+    "PERMANENT_PATTERNS": '["MyOrgPolicyDenied"]',
+    "TRANSIENT_PATTERNS": "[]",
+    "SCOPE": '{"include_image_names": ["web-*"], "opt_out_tag": "auto-retry=off"}',
     "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/events",
     "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
     "LEDGER_TABLE_NAME": "ledger",
@@ -35,6 +39,10 @@ def test_environment_from_the_stack_is_read() -> None:
     assert settings.dry_run is True
     assert (settings.retry_delay_seconds, settings.backoff_rate) == (300, 1.5)
     assert resources.ledger_table_name == "ledger"
+    assert settings.notify_on_unknown_cause is True
+    assert settings.cause_rules[0].name == "team_permanent_1"
+    assert settings.scope.include_image_names == ("web-*",)
+    assert settings.scope.opt_out_tag == "auto-retry=off"
     assert resources.ledger_ttl_days == 90
 
 
@@ -47,6 +55,9 @@ def test_environment_from_the_stack_is_read() -> None:
         {"DRY_RUN": "maybe"},
         {"BACKOFF_RATE": "0.5"},
         {"NOTIFY_ON_RECOVERY": "1"},
+        {"UNKNOWN_CAUSES": "ignore"},
+        {"PERMANENT_PATTERNS": '["(unclosed"]'},
+        {"SCOPE": "not json"},
     ],
 )
 def test_broken_environment_is_refused_at_cold_start(broken: dict[str, str]) -> None:

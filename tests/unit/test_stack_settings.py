@@ -4,6 +4,7 @@ or the synth fails with a message naming the key, the value and what is allowed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,13 @@ def test_typed_and_string_forms_are_accepted(
         ("ledgerTtlDays", 0, "from 1 to 3650"),
         ("notificationEmails", ["ops"], "not an email address: ops"),
         ("notifyOnRecovery", "sometimes", "true or false"),
+        ("unknownCauses", "ignore", "retry or notify"),
+        ("permanentPatterns", ["(unclosed"], "is not a valid regular expression"),
+        ("transientPatterns", "[a-", "is not a valid regular expression"),
+        ("includeImageNames", ["web server"], "not an image name, prefix or glob"),
+        ("includePipelineArns", ["web-pipeline"], "not an image pipeline ARN"),
+        ("excludeTags", ["team"], "not a key=value tag"),
+        ("optOutTag", "skip-me", "one key=value image tag"),
     ],
 )
 def test_bad_values_fail_naming_key_value_and_what_is_allowed(
@@ -119,6 +127,45 @@ def test_unknown_key_fails_naming_the_closest_valid_key() -> None:
 def test_other_spellings_of_a_key_fail_instead_of_being_ignored(typo: str, meant: str) -> None:
     with pytest.raises(ContextError, match=f"Did you mean '{meant}'"):
         StackSettings.from_context({typo: "true"})
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"includeImageNames": ["web-*"], "excludeImageNames": "WEB-*"},
+         "web-* is in both includeImageNames and excludeImageNames"),
+        ({"includeTags": ["team=a"], "excludeTags": ["team=a"]},
+         "team=a is in both includeTags and excludeTags"),
+        ({"includeTags": ["auto-retry=false"]},
+         "auto-retry=false is in both includeTags and optOutTag"),
+        ({"includePipelineArns": ["arn:aws:imagebuilder:us-east-1:1:image-pipeline/p"],
+          "excludePipelineArns": ["arn:aws:imagebuilder:us-east-1:1:image-pipeline/p"]},
+         "is in both includePipelineArns and excludePipelineArns"),
+    ],
+)  # fmt: skip
+def test_contradicting_scope_fails_the_synth(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError, match=re.escape(message)):
+        StackSettings.from_context(context)
+
+
+def test_a_regular_expression_with_commas_stays_one_pattern() -> None:
+    settings = StackSettings.from_context({"permanentPatterns": "Denied{1,3}"})
+    assert settings.permanent_patterns == ("Denied{1,3}",)
+
+
+@pytest.mark.parametrize(
+    ("names", "wildcards"),
+    [
+        ([], ()),
+        (["web-*"], ("arn:*:imagebuilder:*:*:image/web-*/*",)),
+        (["Batch"], ("arn:*:imagebuilder:*:*:image/batch*/*",)),
+        (["web-?"], ()),
+    ],
+)
+def test_included_names_become_rule_wildcards_when_eventbridge_can_say_them(
+    names: list[str], wildcards: tuple[str, ...]
+) -> None:
+    assert StackSettings.from_context({"includeImageNames": names}).image_arn_wildcards == wildcards
 
 
 def test_contradicting_delays_fail_the_synth() -> None:
