@@ -46,6 +46,10 @@ class RetrierFunction(Construct):
         ledger: dynamodb.ITableV2,
         topic: sns.ITopic,
         topic_key: kms.IKey,
+        handler: str = "image_retrier.handler.lambda_handler",
+        timeout: Duration = FUNCTION_TIMEOUT,
+        reads_queue: bool = True,
+        extra_environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -99,9 +103,9 @@ class RetrierFunction(Construct):
             description="Retries EC2 Image Builder images whose distribution failed",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
-            handler="image_retrier.handler.lambda_handler",
+            handler=handler,
             code=lambda_.Code.from_asset(str(code_dir)),
-            timeout=FUNCTION_TIMEOUT,
+            timeout=timeout,
             memory_size=FUNCTION_MEMORY_MB,
             role=self.role,
             log_group=self.log_group,
@@ -123,16 +127,18 @@ class RetrierFunction(Construct):
                 "LEDGER_TABLE_NAME": ledger.table_name,
                 "LEDGER_TTL_DAYS": str(settings.ledger_ttl_days),
                 "NOTIFICATION_TOPIC_ARN": topic.topic_arn,
+                **(extra_environment or {}),
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": settings.log_level,
             },
         )
-        self.function.add_event_source(
-            sources.SqsEventSource(
-                queue,
-                batch_size=BATCH_SIZE,
-                report_batch_item_failures=True,
-                max_concurrency=settings.max_concurrency,
+        if reads_queue:
+            self.function.add_event_source(
+                sources.SqsEventSource(
+                    queue,
+                    batch_size=BATCH_SIZE,
+                    report_batch_item_failures=True,
+                    max_concurrency=settings.max_concurrency,
+                )
             )
-        )

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Duration, Stack, Token, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.attempt_ledger import AttemptLedgerTable
@@ -19,6 +22,9 @@ from infra.retrier_function import (
     RetrierFunction,
 )
 from infra.settings import StackSettings
+
+# Pages through every pipeline at a gentle pace; stops starting images with 60 s left.
+SWEEPER_TIMEOUT = Duration.minutes(5)
 
 
 class RetrierStack(Stack):
@@ -55,6 +61,9 @@ class RetrierStack(Stack):
             topic=notifications.topic,
             topic_key=notifications.key,
         )
+        if settings.sweeper_enabled:
+            self._add_sweeper(settings, code_dir, buffer, ledger, notifications)
+
         RetrierObservability(
             self,
             "Observability",
@@ -91,10 +100,76 @@ class RetrierStack(Stack):
             ),
         )
 
+    def _add_sweeper(
+        self,
+        settings: StackSettings,
+        code_dir: Path,
+        buffer: FailedImageEventBuffer,
+        ledger: AttemptLedgerTable,
+        notifications: NotificationTopic,
+    ) -> None:
+        sweeper = RetrierFunction(
+            self,
+            "Sweeper",
+            settings=settings,
+            code_dir=code_dir,
+            queue=buffer.queue,
+            dead_letter_queue=buffer.dead_letter_queue,
+            ledger=ledger.table,
+            topic=notifications.topic,
+            topic_key=notifications.key,
+            handler="image_retrier.sweeper_handler.lambda_handler",
+            timeout=SWEEPER_TIMEOUT,
+            reads_queue=False,
+            extra_environment={"SWEEP_LOOK_BACK_HOURS": str(settings.sweeper_look_back_hours)},
+        )
+        sweeper.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListPipelineImages",
+                actions=["imagebuilder:ListImagePipelineImages"],
+                resources=[
+                    self.format_arn(
+                        service="imagebuilder", resource="image-pipeline", resource_name="*"
+                    )
+                ],
+            )
+        )
+        sweeper.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListPipelines",
+                actions=["imagebuilder:ListImagePipelines"],
+                resources=["*"],
+            )
+        )
+        events.Rule(
+            self,
+            "SweepSchedule",
+            description="Runs the retrier's sweeper for FAILED images whose event went missing",
+            schedule=events.Schedule.rate(Duration.minutes(settings.sweeper_rate_minutes)),
+            targets=[targets.LambdaFunction(sweeper.function, retry_attempts=0)],
+        )
+        for finding, reason in (
+            (
+                f"AwsSolutions-IAM5[Resource::{_image_arn_finding(self)}]",
+                "The sweeper acts on whichever image build version of this account and region "
+                "failed; image/* names images only.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::{_image_arn_finding(self, 'image-pipeline')}]",
+                "The sweeper lists the images of every pipeline of this account and region.",
+            ),
+            (
+                "AwsSolutions-IAM5[Resource::*]",
+                "imagebuilder:ListImagePipelines and the X-Ray actions support no "
+                "resource-level permissions.",
+            ),
+        ):
+            Validations.of(sweeper.role).acknowledge(Acknowledgment(id=finding, reason=reason))
 
-def _image_arn_finding(stack: Stack) -> str:
+
+def _image_arn_finding(stack: Stack, resource: str = "image") -> str:
     # cdk-nag names the finding after the resource as synthesized: pseudo parameters for an
     # environment-agnostic stack, the literal account and region when the CLI supplies them.
     region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
     account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
-    return f"arn:<AWS::Partition>:imagebuilder:{region}:{account}:image/*"
+    return f"arn:<AWS::Partition>:imagebuilder:{region}:{account}:{resource}/*"

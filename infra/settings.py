@@ -70,6 +70,9 @@ class StackSettings:
     alarm_give_ups: int = 1
     alarm_needs_fix: int = 1
     alarm_oldest_message_age_seconds: int = 3600
+    sweeper_enabled: bool = True
+    sweeper_rate_minutes: int = 60
+    sweeper_look_back_hours: int = 24
 
     @property
     def image_arn_wildcards(self) -> tuple[str, ...]:
@@ -501,6 +504,30 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
         "Alarm when the oldest event in the queue is at least this old.",
         "7200",
         _whole_number(60, 1209600),
+    ),
+    ContextKey(
+        "sweeperEnabled",
+        "sweeper_enabled",
+        "true or false",
+        "Run the scheduled sweeper that finds FAILED images whose event went missing.",
+        "false",
+        _boolean,
+    ),
+    ContextKey(
+        "sweeperRateMinutes",
+        "sweeper_rate_minutes",
+        "a whole number of minutes from 5 to 1440",
+        "How often the sweeper runs.",
+        "120",
+        _whole_number(5, 1440),
+    ),
+    ContextKey(
+        "sweeperLookBackHours",
+        "sweeper_look_back_hours",
+        "a whole number of hours from 1 to 720",
+        "How far back the sweeper looks for FAILED images.",
+        "48",
+        _whole_number(1, 720),
     ),
 )
 

@@ -85,8 +85,14 @@ class StackTemplate:
     def __init__(self, path: Path) -> None:
         self._resources: dict[str, Any] = json.loads(path.read_text())["Resources"]
 
-    def one(self, resource_type: str) -> dict[str, Any]:
-        found = [r for r in self._resources.values() if r["Type"] == resource_type]
+    def one(self, resource_type: str, **properties: Any) -> dict[str, Any]:
+        found = [
+            r
+            for r in self._resources.values()
+            if r["Type"] == resource_type
+            and all(r["Properties"].get(key) == value for key, value in properties.items())
+            and ("EventPattern" in r["Properties"] or resource_type != "AWS::Events::Rule")
+        ]
         if len(found) != 1:
             raise SystemExit(f"expected one {resource_type} in the template, found {len(found)}")
         return found[0]["Properties"]  # type: ignore[no-any-return]
@@ -97,7 +103,7 @@ class StackTemplate:
 
     @property
     def function_environment(self) -> dict[str, Any]:
-        function = self.one("AWS::Lambda::Function")
+        function = self.one("AWS::Lambda::Function", Handler="image_retrier.handler.lambda_handler")
         return function["Environment"]["Variables"]  # type: ignore[no-any-return]
 
     @property

@@ -59,6 +59,10 @@ class ImageBuilderFake:
         self._lock = threading.Lock()
         # None: an accepted retry resumes the stage that failed, as Image Builder does.
         self.status_after_retry: str | None = None
+        # True: every GetImage sees another failed run, as if the image failed again between.
+        self.new_run_each_read = False
+        # Small pages, so that paging is exercised.
+        self.page_size = 2
         self.reset()
 
     def reset(self) -> None:
@@ -124,13 +128,51 @@ class ImageBuilderFake:
                 return self._get_image(request, arn)
             if operation == "RetryImage":
                 return self._retry_image(request, json.loads(_body_bytes(request)))
+            if operation == "ListImagePipelines":
+                return self._list_pipelines(request, json.loads(_body_bytes(request)))
+            if operation == "ListImagePipelineImages":
+                return self._list_pipeline_images(request, json.loads(_body_bytes(request)))
         return _error(request, "ClientException", f"the fake does not serve {operation}")
 
     def _get_image(self, request: AWSPreparedRequest, arn: str) -> AWSResponse:
         image = self._images.get(arn)
         if image is None:
             return _error(request, "ResourceNotFoundException", f"Image {arn} not found.")
+        if self.new_run_each_read and "failureContext" in image["state"]:
+            self._runs += 1
+            image["state"]["failureContext"]["workflowExecutionId"] = f"wf-run-{self._runs}"
         return _json(request, 200, {"requestId": str(uuid.uuid4()), "image": image})
+
+    def _page(
+        self, request: AWSPreparedRequest, key: str, items: list[Any], body: dict[str, Any]
+    ) -> AWSResponse:
+        start = int(body.get("nextToken") or 0)
+        end = start + min(int(body.get("maxResults") or self.page_size), self.page_size)
+        page: dict[str, Any] = {"requestId": str(uuid.uuid4()), key: items[start:end]}
+        if end < len(items):
+            page["nextToken"] = str(end)
+        return _json(request, 200, page)
+
+    def _list_pipelines(self, request: AWSPreparedRequest, body: dict[str, Any]) -> AWSResponse:
+        arns = sorted({image["sourcePipelineArn"] for image in self._images.values()})
+        pipelines = [{"arn": arn, "name": arn.rsplit("/", 1)[-1]} for arn in arns]
+        return self._page(request, "imagePipelineList", pipelines, body)
+
+    def _list_pipeline_images(
+        self, request: AWSPreparedRequest, body: dict[str, Any]
+    ) -> AWSResponse:
+        summaries = [
+            {
+                "arn": image["arn"],
+                "name": image["name"],
+                "version": image["version"],
+                "state": {"status": image["state"]["status"]},
+                "dateCreated": image["dateCreated"],
+            }
+            for image in self._images.values()
+            if image["sourcePipelineArn"] == body["imagePipelineArn"]
+        ]
+        return self._page(request, "imageSummaryList", summaries, body)
 
     def _retry_image(self, request: AWSPreparedRequest, body: dict[str, Any]) -> AWSResponse:
         arn = body["imageBuildVersionArn"]

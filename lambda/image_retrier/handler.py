@@ -44,14 +44,15 @@ settings = settings_from_environment()
 resources = resources_from_environment()
 image_builder_client = create_client()
 sqs_client = boto3.client("sqs")
+ledger = AttemptLedger(
+    boto3.client("dynamodb"), resources.ledger_table_name, resources.ledger_ttl_days
+)
 retrier = Retrier(
     image_builder=ImageBuilder(
         image_builder_client,
         on_throttled=lambda: metrics.add_metric("ImageBuilderThrottled", MetricUnit.Count, 1),
     ),
-    ledger=AttemptLedger(
-        boto3.client("dynamodb"), resources.ledger_table_name, resources.ledger_ttl_days
-    ),
+    ledger=ledger,
     notifier=Notifier(boto3.client("sns"), resources.notification_topic_arn),
     deferrals=Deferrals(sqs_client, resources.queue_url),
     settings=settings,

@@ -38,6 +38,8 @@ class Reservation:
     # and which failed run of the image the attempt was reserved for.
     superseded: bool = False
     failed_execution: str | None = None
+    # The token the attempt was reserved with; a duplicate repeats the call with it.
+    client_token: str | None = None
 
 
 class Outcome(StrEnum):
@@ -88,18 +90,26 @@ class AttemptLedger:
                 "failed_execution": {"S": failed_execution or "-"},
             }
         }
+        # One failed run of the image gets one attempt, whichever event (or the sweeper) asks.
+        same_run_condition = ""
+        run_values: dict[str, Any] = {}
+        run_update = ""
+        if failed_execution:
+            same_run_condition = " AND NOT contains(failed_executions, :run)"
+            run_update = ", failed_executions :run_set"
+            run_values = {":run": {"S": failed_execution}, ":run_set": {"SS": [failed_execution]}}
         try:
             response = self._update(
                 image_build_version_arn,
                 UpdateExpression=(
-                    "ADD attempts :one, event_ids :event_set "
+                    f"ADD attempts :one, event_ids :event_set{run_update} "
                     "SET attempt_log = list_append(if_not_exists(attempt_log, :empty), :entry), "
                     "outcome = :retrying, last_decision = :retry, last_reason = :reason, "
                     "last_cause = :cause, updated_at = :now, expires_at = :expires"
                 ),
                 ConditionExpression=(
                     "(attribute_not_exists(attempts) OR attempts < :max) "
-                    "AND NOT contains(event_ids, :event_id)"
+                    f"AND NOT contains(event_ids, :event_id){same_run_condition}"
                 ),
                 ExpressionAttributeValues={
                     ":one": {"N": "1"},
@@ -114,6 +124,7 @@ class AttemptLedger:
                     ":cause": {"S": (cause or "-")[:1000]},
                     ":now": {"S": now.isoformat()},
                     ":expires": {"N": str(int((now + self._retention).timestamp()))},
+                    **run_values,
                 },
                 ReturnValues="UPDATED_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -122,10 +133,12 @@ class AttemptLedger:
             if not _is_condition_failure(error):
                 raise
             old_item: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
-            return _refused(old_item, event_id)
+            return _refused(old_item, event_id, failed_execution)
 
         attempts = int(response["Attributes"]["attempts"]["N"])
-        return Reservation(ReservationKind.NEW, attempt=attempts, attempts_made=attempts)
+        return Reservation(
+            ReservationKind.NEW, attempt=attempts, attempts_made=attempts, client_token=client_token
+        )
 
     def claim_notice(
         self, image_build_version_arn: str, notice: Notice, reason: str, now: datetime
@@ -208,19 +221,24 @@ class AttemptLedger:
         return item
 
 
-def _refused(old_item: dict[str, Any], event_id: str) -> Reservation:
+def _refused(old_item: dict[str, Any], event_id: str, failed_execution: str | None) -> Reservation:
     attempts_made = int(old_item.get("attempts", {}).get("N", "0"))
     outcome = old_item.get("outcome", {}).get("S", Outcome.RETRYING.value)
-    for number, entry in enumerate(old_item.get("attempt_log", {}).get("L", []), start=1):
-        if entry["M"]["event_id"]["S"] == event_id:
-            failed_execution = entry["M"].get("failed_execution", {}).get("S", "-")
-            return Reservation(
-                ReservationKind.DUPLICATE,
-                number,
-                attempts_made,
-                superseded=number < attempts_made or outcome != Outcome.RETRYING.value,
-                failed_execution=None if failed_execution == "-" else failed_execution,
-            )
+    entries = [entry["M"] for entry in old_item.get("attempt_log", {}).get("L", [])]
+    runs = [entry.get("failed_execution", {}).get("S", "-") for entry in entries]
+    # The event's own attempt first; else the attempt another event took for the same run.
+    own = [n for n, entry in enumerate(entries) if entry["event_id"]["S"] == event_id]
+    same_run = [n for n, run in enumerate(runs) if failed_execution and run == failed_execution]
+    for index in own or same_run:
+        number = index + 1
+        return Reservation(
+            ReservationKind.DUPLICATE,
+            number,
+            attempts_made,
+            superseded=number < attempts_made or outcome != Outcome.RETRYING.value,
+            failed_execution=None if runs[index] == "-" else runs[index],
+            client_token=entries[index]["client_token"]["S"],
+        )
     return Reservation(ReservationKind.BUDGET_SPENT, attempts_made, attempts_made)
 
 

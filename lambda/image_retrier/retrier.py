@@ -144,6 +144,8 @@ class Retrier:
             return RetrierResult(decision, notified=self._give_up(change, decision, inspection))
         if decision.decision is not Decision.RETRY:
             return RetrierResult(decision)
+        # A duplicate repeats its attempt's call exactly, with the token that attempt was given.
+        client_token = reservation.client_token or client_token
         retry = self._image_builder.retry_image(change.image_build_version_arn, client_token)
         return RetrierResult(decision, client_token, retry)
 

@@ -57,7 +57,10 @@ def test_string_context_from_the_command_line_synthesizes(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     template = json.loads((tmp_path / "ImageRetrier.template.json").read_text())
     (function,) = [
-        r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"]["Handler"].endswith(".handler.lambda_handler")
     ]
     assert function["Properties"]["Environment"]["Variables"]["MAX_ATTEMPTS"] == "4"
 

@@ -12,9 +12,14 @@ from tests.infrastructure.conftest import synthesize
 
 
 def _only(template: Template, resource_type: str) -> dict[str, Any]:
-    resources = template.find_resources(resource_type)
+    """The one resource of a type on the event path; the sweeper's own are left out."""
+    resources = {
+        logical_id: resource
+        for logical_id, resource in template.find_resources(resource_type).items()
+        if not logical_id.startswith("Sweep")
+    }
     assert len(resources) == 1, f"expected one {resource_type}"
-    return next(iter(resources.values()))  # type: ignore[no-any-return]
+    return next(iter(resources.values()))
 
 
 def _logical_id(template: Template, resource_type: str, **properties: Any) -> str:
@@ -103,7 +108,11 @@ def test_function_runs_the_latest_python_on_arm64_with_tracing(template: Templat
 
 
 def _logical_id_of_log_group(template: Template) -> str:
-    (logical_id,) = template.find_resources("AWS::Logs::LogGroup")
+    (logical_id,) = [
+        logical_id
+        for logical_id in template.find_resources("AWS::Logs::LogGroup")
+        if not logical_id.startswith("Sweep")
+    ]
     return logical_id
 
 
@@ -288,3 +297,48 @@ def test_stack_for_a_concrete_account_and_region_also_passes_cdk_nag() -> None:
             ["arn:", {"Ref": "AWS::Partition"}, ":imagebuilder:eu-west-1:111122223333:image/*"],
         ]
     }
+
+
+def test_sweeper_runs_hourly_on_its_own_function_with_list_permissions(
+    template: Template,
+) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    (sweeper,) = [
+        f["Properties"]
+        for f in functions.values()
+        if f["Properties"]["Handler"] == "image_retrier.sweeper_handler.lambda_handler"
+    ]
+    schedule = template.find_resources(
+        "AWS::Events::Rule", {"Properties": {"ScheduleExpression": "rate(1 hour)"}}
+    )
+    policies = template.find_resources("AWS::IAM::Policy")
+    actions = {
+        action
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+
+    assert sweeper["Environment"]["Variables"]["SWEEP_LOOK_BACK_HOURS"] == "24"
+    assert sweeper["Timeout"] == 300
+    assert len(schedule) == 1
+    assert {"imagebuilder:ListImagePipelines", "imagebuilder:ListImagePipelineImages"} <= actions
+    assert len(template.find_resources("AWS::Lambda::EventSourceMapping")) == 1
+
+
+def test_sweeper_can_be_switched_off() -> None:
+    template = synthesize(StackSettings(sweeper_enabled=False))
+
+    handlers = [
+        f["Properties"]["Handler"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+    ]
+    assert handlers == ["image_retrier.handler.lambda_handler"]
+    assert (
+        template.find_resources(
+            "AWS::Events::Rule", {"Properties": {"ScheduleExpression": Match.any_value()}}
+        )
+        == {}
+    )

@@ -221,6 +221,8 @@ def test_two_failure_events_at_once_take_two_attempts_never_more(
     # The fake would turn the image to DISTRIBUTING after the first retry; keep it FAILED so
     # every thread reaches the ledger at the same time.
     harness.image_builder.status_after_retry = "FAILED"
+    # Each event sees a failed run of its own, as if the image failed again in between.
+    harness.image_builder.new_run_each_read = True
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(harness.deliver, events))
@@ -382,3 +384,17 @@ def test_an_opted_out_image_is_left_alone_before_any_attempt(harness: RetrierHar
     )
     assert harness.image_builder.requests == ["GetImage"]
     assert harness.ledger.history(WEB_SERVER) is None
+
+
+def test_two_events_for_the_same_failed_run_share_one_attempt_and_one_token(
+    harness: RetrierHarness,
+) -> None:
+    harness.image_builder.status_after_retry = "FAILED"
+
+    first = harness.deliver(harness.failure_event("event-1"))
+    second = harness.deliver(harness.failure_event("event-2"))
+
+    assert (first.decision.attempt, second.decision.attempt) == (1, 1)
+    assert second.client_token == first.client_token
+    assert harness.attempts() == 1
+    assert len(harness.image_builder.accepted_retries) == 1

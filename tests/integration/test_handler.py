@@ -138,7 +138,7 @@ def test_redelivery_before_the_retry_shows_reuses_the_token_for_no_second_effect
 def test_second_failure_event_gets_its_own_token(harness: Harness) -> None:
     harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
     harness.deliver("distribution-failed.json")
-    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.image_builder.set_status(WEB_SERVER, "FAILED")
 
     harness.deliver("distribution-failed-again.json")
 
