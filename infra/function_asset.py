@@ -24,6 +24,10 @@ STAMP = BUILD_ROOT / "function.stamp"
 # Must match the function's runtime and architecture in infra/retrier_stack.py.
 FUNCTION_PYTHON_VERSION = "3.14"
 FUNCTION_PLATFORM = "manylinux2014_aarch64"
+# botocore ships the models of every AWS service (most of the asset); the function keeps the
+# ones it calls (the X-Ray SDK creates an xray client for sampling). boto3's resource models
+# are not used at all.
+BOTOCORE_SERVICES = ("imagebuilder", "sqs", "dynamodb", "sns", "sts", "xray")
 
 
 class FunctionAssetError(RuntimeError):
@@ -45,7 +49,7 @@ def _requirements_hash() -> str:
 
 
 def fingerprint() -> str:
-    digest = hashlib.sha256(_requirements_hash().encode())
+    digest = hashlib.sha256(f"{_requirements_hash()} {BOTOCORE_SERVICES}".encode())
     for path in _source_files():
         digest.update(str(path.relative_to(FUNCTION_SOURCE)).encode())
         digest.update(path.read_bytes())
@@ -68,6 +72,14 @@ def _install_dependencies(target: Path) -> None:
     partial.rename(target)
 
 
+def _trim_service_models(asset_dir: Path) -> None:
+    for service in (asset_dir / "botocore" / "data").iterdir():
+        if service.is_dir() and service.name not in BOTOCORE_SERVICES:
+            shutil.rmtree(service)
+    shutil.rmtree(asset_dir / "boto3" / "data", ignore_errors=True)
+    (asset_dir / "boto3" / "data").mkdir()
+
+
 def build() -> Path:
     """Assemble build/function if lambda/ changed since the last build; return its path."""
     expected = fingerprint()
@@ -82,6 +94,7 @@ def build() -> Path:
     STAMP.unlink(missing_ok=True)
     shutil.rmtree(ASSET_DIR, ignore_errors=True)
     shutil.copytree(deps, ASSET_DIR, ignore=shutil.ignore_patterns("__pycache__", "bin"))
+    _trim_service_models(ASSET_DIR)
     shutil.copytree(
         FUNCTION_PACKAGE,
         ASSET_DIR / FUNCTION_PACKAGE.name,

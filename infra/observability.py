@@ -47,6 +47,7 @@ class RetrierObservability(Construct):
         queue: sqs.IQueue,
         dead_letter_queues: dict[str, sqs.IQueue],
         topic: sns.ITopic,
+        sweeper: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         notify = actions.SnsAction(topic)
@@ -85,6 +86,18 @@ class RetrierObservability(Construct):
                 function.metric_errors(period=PERIOD, statistic="Sum"),
                 settings.alarm_function_errors,
                 "The retrier function failed invocations; its log group has the errors.",
+            ),
+            *(
+                [
+                    alarm(
+                        "SweeperErrors",
+                        sweeper.metric_errors(period=Duration.hours(1), statistic="Sum"),
+                        1,
+                        "The sweeper for lost events failed; its log group has the error.",
+                    )
+                ]
+                if sweeper
+                else []
             ),
             alarm(
                 "ImageBuilderThrottled",

@@ -9,6 +9,7 @@ from aws_cdk import Acknowledgment, Duration, Stack, Token, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.attempt_ledger import AttemptLedgerTable
@@ -61,8 +62,11 @@ class RetrierStack(Stack):
             topic=notifications.topic,
             topic_key=notifications.key,
         )
-        if settings.sweeper_enabled:
+        sweeper = (
             self._add_sweeper(settings, code_dir, buffer, ledger, notifications)
+            if settings.sweeper_enabled
+            else None
+        )
 
         RetrierObservability(
             self,
@@ -76,6 +80,7 @@ class RetrierStack(Stack):
                 "DeliveryDeadLetter": buffer.delivery_dead_letter_queue,
             },
             topic=notifications.topic,
+            sweeper=sweeper,
         )
         self.ledger_table = ledger.table
         self.notification_topic = notifications.topic
@@ -107,7 +112,7 @@ class RetrierStack(Stack):
         buffer: FailedImageEventBuffer,
         ledger: AttemptLedgerTable,
         notifications: NotificationTopic,
-    ) -> None:
+    ) -> lambda_.IFunction:
         sweeper = RetrierFunction(
             self,
             "Sweeper",
@@ -165,6 +170,13 @@ class RetrierStack(Stack):
             ),
         ):
             Validations.of(sweeper.role).acknowledge(Acknowledgment(id=finding, reason=reason))
+        # One sweep at a time, and a failed sweep waits for the next schedule rather than
+        # running twice more at once (Lambda's own retries of an asynchronous invocation).
+        sweeper.function.configure_async_invoke(retry_attempts=0)
+        cfn_function = sweeper.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.reserved_concurrent_executions = 1
+        return sweeper.function
 
 
 def _image_arn_finding(stack: Stack, resource: str = "image") -> str:

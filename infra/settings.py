@@ -542,6 +542,8 @@ def _reject_contradictions(settings: StackSettings) -> None:
          settings.exclude_pipeline_arns),
         ("includeTags", "excludeTags", settings.include_tags, settings.exclude_tags),
         ("includeTags", "optOutTag", settings.include_tags, (settings.opt_out_tag,)),
+        ("permanentPatterns", "transientPatterns", settings.permanent_patterns,
+         settings.transient_patterns),
     )  # fmt: skip
     for include_key, exclude_key, included, excluded in pairs:
         both = sorted({item.lower() for item in included} & {item.lower() for item in excluded})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -182,7 +183,9 @@ class LocalStack:
             POWERTOOLS_TRACE_DISABLED="true",
         )
         os.environ.update(environment)
-        sys.path.insert(0, str(PROJECT_ROOT / "lambda"))
+        # The function's code from lambda/, unless a built asset is on the path already.
+        if importlib.util.find_spec("image_retrier") is None:
+            sys.path.insert(0, str(PROJECT_ROOT / "lambda"))
         from image_retrier import handler
 
         return handler

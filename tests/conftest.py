@@ -50,11 +50,13 @@ os.environ.pop("AWS_PROFILE", None)
 
 
 def load_event(name: str) -> dict[str, Any]:
-    return json.loads((CASES / "events" / name).read_text())
+    event: dict[str, Any] = json.loads((CASES / "events" / name).read_text())
+    return event
 
 
 def load_image(name: str) -> dict[str, Any]:
-    return json.loads((CASES / "images" / name).read_text())
+    image: dict[str, Any] = json.loads((CASES / "images" / name).read_text())
+    return image
 
 
 @pytest.fixture

@@ -211,6 +211,25 @@ class AttemptLedger:
             raise
         return int(response["Attributes"]["attempts"]["N"])
 
+    def knows_run(self, image_build_version_arn: str, failed_run: str) -> bool:
+        """Whether an event or a sweep has already handled this failed run of the image."""
+        item = self.history(image_build_version_arn) or {}
+        handled = set(item.get("failed_executions", {}).get("SS", [])) | set(
+            item.get("swept_runs", {}).get("SS", [])
+        )
+        return failed_run in handled
+
+    def mark_swept(self, image_build_version_arn: str, failed_run: str, now: datetime) -> None:
+        self._update(
+            image_build_version_arn,
+            UpdateExpression="ADD swept_runs :run "
+            "SET expires_at = if_not_exists(expires_at, :expires)",
+            ExpressionAttributeValues={
+                ":run": {"SS": [failed_run]},
+                ":expires": {"N": str(int((now + self._retention).timestamp()))},
+            },
+        )
+
     def history(self, image_build_version_arn: str) -> dict[str, Any] | None:
         response = self._client.get_item(
             TableName=self._table_name,

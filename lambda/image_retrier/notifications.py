@@ -77,13 +77,16 @@ class Notifier:
         inspection: FailureInspection,
         classification: Classification,
         reason: str,
+        attempts: int,
+        max_attempts: int,
     ) -> None:
         name = image_build_version_arn.split(":image/", 1)[-1]
         cause = "a cause a retry cannot fix" if reason == "permanent_cause" else "an unknown cause"
         lines = [
             f"{image_build_version_arn} failed in {inspection.failure_stage} with {cause}.",
             f"Pipeline: {inspection.pipeline_arn or 'unknown'}",
-            "The retrier did not call RetryImage and will not retry this image.",
+            f"RetryImage attempts made: {attempts} of {max_attempts}.",
+            "The retrier did not call RetryImage for this failure and will not retry the image.",
             "",
         ]
         for verdict in classification.verdicts:
@@ -104,10 +107,12 @@ class Notifier:
         ]
         self._publish(f"Image needs a fix: {name}", lines, "needs_fix", image_build_version_arn)
 
-    def recovered(self, image_build_version_arn: str, attempts: int) -> None:
+    def recovered(self, image_build_version_arn: str, attempts: int, max_attempts: int) -> None:
         name = image_build_version_arn.split(":image/", 1)[-1]
         lines = [
-            f"{image_build_version_arn} is AVAILABLE after {attempts} RetryImage attempt(s).",
+            f"{image_build_version_arn} is AVAILABLE after {attempts} of {max_attempts} "
+            "RetryImage attempt(s).",
+            "Next: nothing; the retrier has recorded the recovery.",
             f"Console: {console_link(image_build_version_arn)}",
         ]
         self._publish(

@@ -76,10 +76,12 @@ def _stack_function(session: boto3.Session, stack_name: str) -> str:
             f"stack {stack_name} not found in {session.region_name}: {_message(error)} "
             "(pass --stack-name or --function-name)"
         ) from None
+    # The event path's function; the sweeper's shares its settings but not its name.
     functions = [
         resource["PhysicalResourceId"]
         for resource in resources
         if resource["ResourceType"] == "AWS::Lambda::Function"
+        and resource["LogicalResourceId"].startswith("RetrierFunction")
     ]
     if len(functions) != 1:
         raise OperatorError(f"stack {stack_name} holds no single retrier function")
@@ -108,7 +110,7 @@ def _ledger_item(session: boto3.Session, deployment: Deployment, arn: str) -> di
 
 def explain(session: boto3.Session, deployment: Deployment, arn: str, out: TextIO) -> None:
     try:
-        image = ImageBuilder(create_client(session.region_name)).get_image(arn)
+        image = ImageBuilder(create_client(arn.split(":")[3])).get_image(arn)
     except ConfigurationError as error:
         raise OperatorError(f"Image Builder refused GetImage: {error}") from None
     if image is None:

@@ -177,8 +177,19 @@ class Retrier:
             arn,
             Notice.NEEDS_FIX,
             decision.reason,
-            lambda: self._notifier.needs_fix(arn, inspection, classification, decision.reason),
+            lambda: self._notifier.needs_fix(
+                arn,
+                inspection,
+                classification,
+                decision.reason,
+                self._ledger_attempts(arn),
+                self._settings.max_attempts,
+            ),
         )
+
+    def _ledger_attempts(self, arn: str) -> int:
+        item = self._ledger.history(arn) or {}
+        return int(item.get("attempts", {}).get("N", "0"))
 
     def _notify_once(self, arn: str, notice: Notice, reason: str, send: Callable[[], None]) -> bool:
         if not self._ledger.claim_notice(arn, notice, reason, self.clock()):
@@ -212,7 +223,7 @@ class Retrier:
             # The recovery is recorded and counted; a lost "good news" message is not worth
             # a redelivery, which would find the recovery already recorded.
             try:
-                self._notifier.recovered(arn, attempts)
+                self._notifier.recovered(arn, attempts, self._settings.max_attempts)
             except Exception:
                 self._logger.exception("could not send the recovery notification")
         return result

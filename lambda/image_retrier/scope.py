@@ -41,15 +41,16 @@ class Scope:
 
     def check(self, image: Mapping[str, Any]) -> str | None:
         """None when the image is in scope, else the reason it is not."""
-        name = str(image.get("name") or _name_from_arn(str(image.get("arn", ""))))
-        pipeline = str(image.get("sourcePipelineArn") or "")
+        # The ARN's form of the name (lowercase, hyphens for spaces), as the rule's filter sees it.
+        name = _name_from_arn(str(image.get("arn", ""))) or str(image.get("name") or "")
+        pipeline = str(image.get("sourcePipelineArn") or "").lower()
         tags = {f"{key}={value}".lower() for key, value in (image.get("tags") or {}).items()}
 
         if self.opt_out_tag and self.opt_out_tag.lower() in tags:
             return "opted_out_by_tag"
         if any(name_matches(name, pattern) for pattern in self.exclude_image_names):
             return "excluded_by_image_name"
-        if any(fnmatch.fnmatchcase(pipeline, pattern) for pattern in self.exclude_pipeline_arns):
+        if any(fnmatch.fnmatchcase(pipeline, p.lower()) for p in self.exclude_pipeline_arns):
             return "excluded_by_pipeline"
         if tags & {tag.lower() for tag in self.exclude_tags}:
             return "excluded_by_tag"
@@ -58,7 +59,7 @@ class Scope:
         ):
             return "not_included_by_image_name"
         if self.include_pipeline_arns and not any(
-            fnmatch.fnmatchcase(pipeline, pattern) for pattern in self.include_pipeline_arns
+            fnmatch.fnmatchcase(pipeline, pattern.lower()) for pattern in self.include_pipeline_arns
         ):
             return "not_included_by_pipeline"
         if self.include_tags and not tags & {tag.lower() for tag in self.include_tags}:
@@ -67,4 +68,6 @@ class Scope:
 
 
 def _name_from_arn(image_build_version_arn: str) -> str:
-    return image_build_version_arn.split(":image/", 1)[-1].split("/", 1)[0]
+    if ":image/" not in image_build_version_arn:
+        return ""
+    return image_build_version_arn.split(":image/", 1)[1].split("/", 1)[0]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+
 from image_retrier.events import IMAGE_BUILDER_SOURCE, STATE_CHANGE_DETAIL_TYPE, parse_state_change
 from image_retrier.ledger import AttemptLedger
 from image_retrier.retrier import Retrier
@@ -25,8 +27,11 @@ if TYPE_CHECKING:
     from mypy_boto3_imagebuilder import ImagebuilderClient
 
 SWEEP_NAMESPACE = uuid.UUID("0b6c3f3e-5f2a-5c1e-9d4e-7a8b9c0d1e2f")
-# A sweep stops starting images with this much time left, and resumes on the next schedule.
-MIN_REMAINING_MILLIS = 60_000
+# A sweep stops starting images with this much time left, and resumes on the next schedule:
+# one image takes up to three Image Builder calls, each up to about 40 s with botocore's retries.
+MIN_REMAINING_MILLIS = 150_000
+
+logger = Logger(child=True)
 
 
 def sweep_event_id(image_build_version_arn: str, failed_run: str) -> str:
@@ -41,6 +46,7 @@ class SweepReport:
     without_run: int = 0
     swept: list[str] = field(default_factory=list)
     decisions: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
     stopped_early: bool = False
 
 
@@ -87,23 +93,31 @@ class Sweeper:
             if remaining_millis() < MIN_REMAINING_MILLIS:
                 report.stopped_early = True
                 break
-            if self._ledger.history(arn) is not None:
-                report.known += 1
-                continue
-
-            image = self._client.get_image(imageBuildVersionArn=arn)["image"]
-            failed_run = image.get("state", {}).get("failureContext", {}).get("workflowExecutionId")
-            if not failed_run:
-                # Without the failed run the ledger cannot tell this failure from a later one.
-                report.without_run += 1
-                continue
-
-            body = json.dumps(self._event(arn, failed_run))
-            result = self._retrier.process(parse_state_change(json.loads(body)), body)
-            report.swept.append(arn)
-            report.decisions[arn] = result.decision.decision.value
+            try:
+                self._sweep_one(arn, report)
+            except Exception:
+                # One image must not stop the sweep: the same list comes back every run.
+                logger.exception("sweeping an image failed", image_build_version_arn=arn)
+                report.errors.append(arn)
             time.sleep(self._pause)
         return report
+
+    def _sweep_one(self, arn: str, report: SweepReport) -> None:
+        image = self._client.get_image(imageBuildVersionArn=arn)["image"]
+        failed_run = image.get("state", {}).get("failureContext", {}).get("workflowExecutionId")
+        if not failed_run:
+            # Without the failed run the ledger cannot tell this failure from a later one.
+            report.without_run += 1
+            return
+        if self._ledger.knows_run(arn, failed_run):
+            report.known += 1
+            return
+
+        body = json.dumps(self._event(arn, failed_run))
+        result = self._retrier.process(parse_state_change(json.loads(body)), body)
+        self._ledger.mark_swept(arn, failed_run, self._clock())
+        report.swept.append(arn)
+        report.decisions[arn] = result.decision.decision.value
 
     def _event(self, arn: str, failed_run: str) -> dict[str, Any]:
         fields = arn.split(":")

@@ -4,6 +4,7 @@ the queue and the real handler, then each scenario ends as scenarios.json says."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
+from infra.function_asset import build
 from tests.conftest import CASES
 from tests.unit.test_tokens import PINNED_TOKENS
 
@@ -88,3 +90,38 @@ def test_demo_prints_a_readable_report(template: Template, tmp_path: Path) -> No
     assert "| Image Builder retrier gave up on" in report
     assert "cause: permanent (managed_key_snapshot_share)" in report
     assert "What to change: Encrypt the image with a customer managed KMS key" in report
+
+
+@pytest.mark.e2e
+def test_the_trimmed_function_asset_serves_every_shipped_case(
+    template: Template, demo_results: list[Any], tmp_path: Path
+) -> None:
+    # boto3 and botocore, with only the service models the function calls, come from the
+    # built asset here, and so does the function's code.
+    asset = build()
+    template_path = tmp_path / "ImageRetrier.template.json"
+    template_path.write_text(json.dumps(template.to_json()))
+    probe = (
+        "import sys, runpy, botocore, image_retrier;"
+        "assert botocore.__file__.startswith(sys.argv[1]), botocore.__file__;"
+        "assert image_retrier.__file__.startswith(sys.argv[1]), image_retrier.__file__;"
+        "sys.argv = ['demo', '--template', sys.argv[2], '--json'];"
+        "runpy.run_module('localsim.demo', run_name='__main__')"
+    )
+    environment = {**os.environ, "PYTHONPATH": f"{asset}{os.pathsep}{PROJECT_ROOT}"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(asset), str(template_path)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+    from_asset = json.loads(result.stdout)
+    assert [r["decisions"] for r in from_asset] == [r["decisions"] for r in demo_results]
+    assert [r["retry_image_calls"] for r in from_asset] == [
+        r["retry_image_calls"] for r in demo_results
+    ]

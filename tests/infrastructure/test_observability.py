@@ -107,3 +107,22 @@ def test_cloudwatch_may_use_the_topic_key_to_publish_alarms(template: Template) 
         s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     ]
     assert "kms:Decrypt" in cloudwatch["Action"]
+
+
+def test_a_failing_sweeper_alarms_and_is_not_retried_twice_at_once(template: Template) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    (sweeper_id,) = [
+        logical_id
+        for logical_id, function in functions.items()
+        if function["Properties"]["Handler"].endswith("sweeper_handler.lambda_handler")
+    ]
+    alarms = template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "Errors"}}
+    )
+    watched = {alarm["Properties"]["Dimensions"][0]["Value"]["Ref"] for alarm in alarms.values()}
+    (invoke_config,) = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+
+    assert sweeper_id in watched
+    assert functions[sweeper_id]["Properties"]["ReservedConcurrentExecutions"] == 1
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
+    assert invoke_config["Properties"]["FunctionName"] == {"Ref": sweeper_id}

@@ -292,7 +292,8 @@ def test_recovery_notification_is_optional(aws_resources: AwsResources) -> None:
     harness.deliver(load_event("available.json"))
 
     (notification,) = harness.notifications()
-    assert "AVAILABLE after 1 RetryImage attempt" in notification
+    assert "AVAILABLE after 1 of 3 RetryImage attempt(s)" in notification
+    assert "Next: nothing" in notification
 
 
 def test_a_retry_not_yet_due_waits_in_the_queue_and_comes_back(

@@ -184,3 +184,32 @@ def test_missing_credentials_are_named(
 
     assert operator_cli.main(["explain", WEB_SERVER]) == 2
     assert "no AWS credentials" in capsys.readouterr().err
+
+
+def test_the_stack_lookup_picks_the_event_path_function_beside_the_sweeper() -> None:
+    from botocore.stub import Stubber
+
+    client = boto3.client("cloudformation")
+    stubber = Stubber(client)
+    resource = {"ResourceType": "AWS::Lambda::Function", "Timestamp": "2026-12-01T00:00:00Z"}
+    resource |= {"ResourceStatus": "CREATE_COMPLETE", "StackName": "ImageRetrier"}
+    stubber.add_response(
+        "describe_stack_resources",
+        {
+            "StackResources": [
+                resource | {"LogicalResourceId": "SweeperFunction1A2B", "PhysicalResourceId": "s"},
+                resource | {"LogicalResourceId": "RetrierFunctionCCCE", "PhysicalResourceId": "r"},
+            ]
+        },
+        {"StackName": "ImageRetrier"},
+    )
+
+    class Session:
+        region_name = "us-east-1"
+
+        @staticmethod
+        def client(name: str) -> Any:
+            return client
+
+    with stubber:
+        assert operator_cli._stack_function(Session(), "ImageRetrier") == "r"  # type: ignore[arg-type]

@@ -145,6 +145,7 @@ def test_sweeper_handler_runs_with_the_functions_environment(
     aws_resources: AwsResources, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SWEEP_LOOK_BACK_HOURS", "24")
+    lambda_context.get_remaining_time_in_millis = lambda: 300_000
     monkeypatch.setattr("time.sleep", lambda _seconds: None)
     from image_retrier import sweeper_handler
 
@@ -165,3 +166,39 @@ def test_sweeper_handler_runs_with_the_functions_environment(
         TableName="attempt-ledger", Key={"image_build_version_arn": {"S": _arn("web-a")}}
     )
     assert item["Item"]["attempts"]["N"] == "1"
+
+
+def test_a_skipped_image_is_not_swept_again_every_hour(harness: RetrierHarness) -> None:
+    harness.image_builder.put_image(_image("web-a", "web") | {})
+    body = load_image("batch-worker-build-failed.json")
+    body["image"]["dateCreated"] = "2026-11-30T08:00:00.000Z"
+    harness.image_builder.put_image(body)
+    sweeper = _sweeper(harness)
+
+    first = sweeper.sweep(lambda: 300_000)
+    second = sweeper.sweep(lambda: 300_000)
+
+    assert body["image"]["arn"] in first.swept
+    assert first.decisions[body["image"]["arn"]] == "skip"
+    assert second.swept == []
+    assert second.known == second.failed_images == 1
+
+
+def test_a_lost_event_after_our_own_retry_is_swept(harness: RetrierHarness) -> None:
+    harness.deliver(harness.failure_event("event-1") | {"resources": [_arn("web-a")]})
+    # The retried run failed too, and its event went missing.
+    harness.image_builder.set_status(_arn("web-a"), "FAILED")
+
+    report = _sweeper(harness).sweep(lambda: 300_000)
+
+    assert _arn("web-a") in report.swept
+    assert harness.attempts(_arn("web-a")) == 2
+
+
+def test_one_failing_image_does_not_stop_the_sweep(harness: RetrierHarness) -> None:
+    harness.image_builder.fail_next("GetImage", "ForbiddenException")
+
+    report = _sweeper(harness).sweep(lambda: 300_000)
+
+    assert len(report.errors) == 1
+    assert len(report.swept) == 3

@@ -59,6 +59,20 @@ def test_scope_table(scope: Scope, image: dict[str, Any], reason: str | None) ->
     assert scope.check(image) == reason
 
 
+def test_names_are_matched_in_the_form_the_image_arn_gives_them() -> None:
+    # Image Builder lowercases names in ARNs and turns spaces into hyphens; the rule's filter
+    # sees that form, so the function must too.
+    image = _image(name="Web Server")
+
+    assert Scope(exclude_image_names=("web-server",)).check(image) == "excluded_by_image_name"
+    assert Scope(include_image_names=("web-*",)).check(image) is None
+
+
+def test_pipeline_arns_are_compared_ignoring_case() -> None:
+    scope = Scope(exclude_pipeline_arns=(PIPELINE.replace("web-server", "Web-Server"),))
+    assert scope.check(_image()) == "excluded_by_pipeline"
+
+
 def test_the_opt_out_tag_beats_every_include() -> None:
     scope = Scope(
         include_image_names=("web-server",),

@@ -138,6 +138,8 @@ def test_other_spellings_of_a_key_fail_instead_of_being_ignored(typo: str, meant
          "team=a is in both includeTags and excludeTags"),
         ({"includeTags": ["auto-retry=false"]},
          "auto-retry=false is in both includeTags and optOutTag"),
+        ({"permanentPatterns": ["Denied"], "transientPatterns": ["denied"]},
+         "denied is in both permanentPatterns and transientPatterns"),
         ({"includePipelineArns": ["arn:aws:imagebuilder:us-east-1:1:image-pipeline/p"],
           "excludePipelineArns": ["arn:aws:imagebuilder:us-east-1:1:image-pipeline/p"]},
          "is in both includePipelineArns and excludePipelineArns"),

@@ -1,0 +1,312 @@
+"""Measure the retrier's cost: service calls per path, cold start, package size, a burst,
+synth time and test-suite time. Prints figures; asserts only correctness (no duplicate
+retries, no budget overruns), never a timing.
+
+    make bench            # everything
+    .venv/bin/python -m benchmarks.run --skip-tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
+
+import tests.conftest  # noqa: E402, F401  (the function's environment, pointing at moto)
+from infra.function_asset import build  # noqa: E402
+from tests.conftest import create_aws_resources, load_event, load_image  # noqa: E402
+from tests.integration.retrier_harness import SETTINGS, RetrierHarness  # noqa: E402
+
+COLD_START_RUNS = 7
+
+
+def section(title: str) -> None:
+    print(f"\n## {title}\n")
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    with Path(os.devnull).open("w") as devnull:
+        stdout, sys.stdout = sys.stdout, devnull
+        try:
+            yield
+        finally:
+            sys.stdout = stdout
+
+
+class CallCounter:
+    """Counts every AWS API call the retrier's clients make, at botocore."""
+
+    def __init__(self, *clients: Any) -> None:
+        self.calls: list[str] = []
+        for client in clients:
+            client.meta.events.register("before-call", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls.append(f"{model.service_model.service_id}.{model.name}")
+
+    @contextmanager
+    def measure(self) -> Iterator[list[str]]:
+        start = len(self.calls)
+        seen: list[str] = []
+        yield seen
+        seen.extend(self.calls[start:])
+
+
+def _harness(settings: Any = SETTINGS) -> tuple[RetrierHarness, CallCounter]:
+    harness = RetrierHarness(create_aws_resources(), settings)
+    retrier = harness.retrier
+    counter = CallCounter(
+        retrier._image_builder._client,
+        retrier._ledger._client,
+        retrier._notifier._client,
+        retrier._deferrals._client,
+    )
+    return harness, counter
+
+
+def calls_per_path() -> None:
+    from moto import mock_aws
+
+    section("1. Service calls per event, counted at botocore")
+    rows: list[tuple[str, list[str], int | None]] = []
+    with mock_aws():
+        harness, counter = _harness()
+        harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+        event = harness.failure_event("bench-retry")
+        with counter.measure() as calls:
+            harness.deliver(event)
+        rows.append(("retry", calls, 3))
+        with counter.measure() as calls:
+            harness.deliver(event)
+        rows.append(("duplicate delivery", calls, 1))
+
+    with mock_aws():
+        backoff = dataclasses.replace(
+            SETTINGS, retry_delay_seconds=300, max_retry_delay_seconds=3600
+        )
+        harness, counter = _harness(backoff)
+        harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+        harness.clock.now = harness.clock.now.replace(day=30, hour=9, minute=14, second=8)
+        with counter.measure() as calls:
+            harness.deliver(harness.failure_event("bench-deferred"))
+        rows.append(("deferred", calls, None))
+
+    with mock_aws():
+        harness, counter = _harness()
+        body = load_image("web-server-distribution-timed-out.json")
+        body["image"]["tags"]["auto-retry"] = "false"
+        harness.image_builder.put_image(body)
+        with counter.measure() as calls:
+            harness.deliver(harness.failure_event("bench-scope"))
+        rows.append(("skipped out of scope", calls, 1))
+
+    with mock_aws():
+        harness, counter = _harness()
+        harness.image_builder.put_image(load_image("web-server-distribution-managed-key.json"))
+        with counter.measure() as calls:
+            harness.deliver(harness.failure_event("bench-permanent"))
+        rows.append(("permanent failure (needs a fix)", calls, None))
+
+    with mock_aws():
+        harness, counter = _harness()
+        body = load_image("web-server-distribution-timed-out.json")
+        harness.image_builder.put_image(body)
+        for number in range(SETTINGS.max_attempts):
+            harness.image_builder.set_status(body["image"]["arn"], "FAILED")
+            harness.deliver(harness.failure_event(f"bench-{number}"))
+        harness.image_builder.set_status(body["image"]["arn"], "FAILED")
+        with counter.measure() as calls:
+            harness.deliver(harness.failure_event("bench-spent"))
+        rows.append(("budget spent (gives up)", calls, None))
+        with counter.measure() as calls:
+            harness.deliver(load_event("available.json"))
+        rows.append(("AVAILABLE after retries", calls, None))
+
+    print("| path | calls | target | which |")
+    print("| --- | --- | --- | --- |")
+    for name, calls, target in rows:
+        met = target is not None and len(calls) <= target
+        verdict = "" if target is None else f"<= {target} " + ("met" if met else "MISSED")
+        print(f"| {name} | {len(calls)} | {verdict} | {', '.join(calls)} |")
+
+
+def _timed_subprocess(code: str, environment: dict[str, str]) -> float:
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def cold_start() -> None:
+    section("2. Cold start: import the handler and serve the first event")
+    asset = build()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": f"{asset}{os.pathsep}{PROJECT_ROOT}",
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "AWS_XRAY_SDK_ENABLED": "false",
+    }
+    event = json.dumps(load_event("build-failed.json"))
+    image = json.dumps(load_image("batch-worker-build-failed.json"))
+    handler_code = f"""
+import time, io, contextlib, json
+start = time.perf_counter()
+from image_retrier import handler
+from localsim.image_builder_fake import ImageBuilderFake
+fake = ImageBuilderFake()
+fake.put_image(json.loads({image!r}))
+fake.attach(handler.image_builder_client)
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 512; aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:bench"
+    def get_remaining_time_in_millis(self): return 120000
+record = {{"messageId": "1", "receiptHandle": "r", "body": {event!r}, "attributes": {{}},
+    "messageAttributes": {{}}, "md5OfBody": "", "eventSource": "aws:sqs",
+    "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:q", "awsRegion": "us-east-1"}}
+with contextlib.redirect_stdout(io.StringIO()):
+    handler.lambda_handler({{"Records": [record]}}, Context())
+print(time.perf_counter() - start)
+"""
+    baseline_code = """
+import time
+start = time.perf_counter()
+import boto3
+boto3.client("imagebuilder")
+print(time.perf_counter() - start)
+"""
+    handler_times, baseline_times = [], []
+    for _ in range(COLD_START_RUNS):
+        baseline_times.append(_timed_subprocess(baseline_code, environment))
+        handler_times.append(_timed_subprocess(handler_code, environment))
+    handler_median = statistics.median(handler_times)
+    baseline_median = statistics.median(baseline_times)
+    print(f"runs each: {COLD_START_RUNS}, interleaved, fresh interpreter each, asset's boto3")
+    print(f"baseline (import boto3, one client): median {baseline_median * 1000:.0f} ms")
+    print(f"handler (import, first event):       median {handler_median * 1000:.0f} ms")
+    ratio = handler_median / baseline_median
+    print(f"ratio of medians: {ratio:.2f}x (target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})")
+
+
+def package_size() -> None:
+    section("3. Function asset size, unzipped")
+    asset = build()
+    total = sum(path.stat().st_size for path in asset.rglob("*") if path.is_file())
+    botocore_data = sum(
+        path.stat().st_size for path in (asset / "botocore" / "data").rglob("*") if path.is_file()
+    )
+    print(f"asset: {total / 1e6:.1f} MB (target <= 25 MB: {'met' if total <= 25e6 else 'MISSED'})")
+    print(f"of which botocore service models kept: {botocore_data / 1e6:.1f} MB")
+
+
+def burst() -> None:
+    from moto import mock_aws
+
+    section("4. Burst: 1,000 events over 300 images, 30 % delivered twice, random order")
+    rng = random.Random(20261203)
+    images = [
+        f"arn:aws:imagebuilder:us-east-1:111122223333:image/img-{n}/1.0.0/1" for n in range(300)
+    ]
+    template_event = load_event("distribution-failed.json")
+    events = [
+        template_event | {"id": f"burst-{n}", "resources": [images[n % 300]]} for n in range(1000)
+    ]
+    deliveries = events + rng.sample(events, 300)
+    rng.shuffle(deliveries)
+
+    with mock_aws():
+        harness, _ = _harness()
+        harness.image_builder.status_after_retry = "FAILED"
+        harness.image_builder.new_run_each_read = True
+        template = load_image("web-server-distribution-timed-out.json")
+        for arn in images:
+            body = json.loads(json.dumps(template))
+            body["image"]["arn"] = arn
+            harness.image_builder.put_image(body)
+
+        start = time.perf_counter()
+        with quiet():
+            for event in deliveries:
+                harness.deliver(event)
+        elapsed = time.perf_counter() - start
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+        accepted = harness.image_builder.accepted_retries
+        per_image = Counter(call.image_build_version_arn for call in accepted)
+        per_token = Counter(call.client_token for call in accepted)
+        overruns = sum(1 for count in per_image.values() if count > SETTINGS.max_attempts)
+        duplicates = sum(1 for count in per_token.values() if count > 1)
+    print(f"deliveries: {len(deliveries)} ({len(events)} events, 300 duplicates), images: 300")
+    print(
+        f"throughput: {len(deliveries) / elapsed:.0f} deliveries/s through the retrier with "
+        "moto and the Image Builder fake (their cost included)"
+    )
+    print(f"peak resident memory of the whole process (moto included): {peak_rss / 1e6:.0f} MB")
+    print(
+        f"RetryImage effects: {len(accepted)}; duplicate retries: {duplicates}; "
+        f"budget overruns: {overruns}"
+    )
+    assert duplicates == 0 and overruns == 0
+
+
+def synth_and_tests(skip_tests: bool) -> None:
+    section("5. Synth time and test-suite time")
+    with tempfile.TemporaryDirectory() as outdir:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "app.py"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "CDK_OUTDIR": outdir},
+            check=True,
+            capture_output=True,
+        )
+        print(f"synth (python app.py, cdk-nag included): {time.perf_counter() - start:.1f} s")
+    if skip_tests:
+        print("test suite: skipped (--skip-tests)")
+        return
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:logging"],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    print(f"test suite (pytest, all tests): {time.perf_counter() - start:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    args = parser.parse_args(argv)
+
+    print("# Benchmarks")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {platform.system()}"
+    )
+    steps: list[Callable[[], None]] = [calls_per_path, cold_start, package_size, burst]
+    for step in steps:
+        step()
+    synth_and_tests(args.skip_tests)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
