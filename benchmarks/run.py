@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The decision lines would bury the figures.
+os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
 
 import tests.conftest  # noqa: E402, F401  (the function's environment, pointing at moto)
@@ -96,7 +98,12 @@ def calls_per_path() -> None:
         rows.append(("retry", calls, 3))
         with counter.measure() as calls:
             harness.deliver(event)
-        rows.append(("duplicate delivery", calls, 1))
+        rows.append(("duplicate delivery, after the retry started", calls, 1))
+        # The same event again while the image still reads as the same failed run.
+        harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+        with counter.measure() as calls:
+            harness.deliver(event)
+        rows.append(("duplicate delivery, before the retry shows", calls, None))
 
     with mock_aws():
         backoff = dataclasses.replace(

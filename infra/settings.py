@@ -542,8 +542,6 @@ def _reject_contradictions(settings: StackSettings) -> None:
          settings.exclude_pipeline_arns),
         ("includeTags", "excludeTags", settings.include_tags, settings.exclude_tags),
         ("includeTags", "optOutTag", settings.include_tags, (settings.opt_out_tag,)),
-        ("permanentPatterns", "transientPatterns", settings.permanent_patterns,
-         settings.transient_patterns),
     )  # fmt: skip
     for include_key, exclude_key, included, excluded in pairs:
         both = sorted({item.lower() for item in included} & {item.lower() for item in excluded})
@@ -552,6 +550,13 @@ def _reject_contradictions(settings: StackSettings) -> None:
                 f"Context values contradict: {', '.join(both)} is in both {include_key} and "
                 f"{exclude_key}, so it would be included and excluded at once. Remove it from one."
             )
+    both = sorted(set(settings.permanent_patterns) & set(settings.transient_patterns))
+    if both:
+        raise ContextError(
+            f"Context values contradict: {', '.join(both)} is in both permanentPatterns and "
+            "transientPatterns, so a failure it matches would be permanent and transient at "
+            "once. Remove it from one."
+        )
 
 
 def _folded(name: str) -> str:

@@ -54,6 +54,7 @@ class Decision:
     failure_class: str | None = None
     cause_rules: list[str] | None = None
     attempt: int | None = None
+    max_attempts: int | None = None
     client_token: str | None = None
     due_at: str | None = None
     outcome: str | None = None
@@ -64,6 +65,7 @@ class ScenarioResult:
     name: str
     image: str
     routed: list[bool] = field(default_factory=list)
+    get_image_calls: int = 0
     decisions: list[Decision] = field(default_factory=list)
     retry_image_calls: list[dict[str, Any]] = field(default_factory=list)
     dead_lettered: list[dict[str, str]] = field(default_factory=list)
@@ -328,6 +330,7 @@ def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult
                     failure_class=line.get("failure_class"),
                     cause_rules=line.get("cause_rules"),
                     attempt=line.get("attempt"),
+                    max_attempts=line.get("max_attempts"),
                     client_token=line.get("client_token"),
                     due_at=line.get("due_at"),
                     outcome=line.get("outcome"),
@@ -335,6 +338,7 @@ def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult
                 for line in stack.drain()
             )
 
+    result.get_image_calls = stack.image_builder.requests.count("GetImage")
     result.retry_image_calls = [asdict(call) for call in stack.image_builder.retry_image_calls]
     result.dead_lettered = stack.dead_letters()
     result.notifications = stack.notifications()
@@ -360,14 +364,27 @@ def run(template_path: Path) -> list[ScenarioResult]:
         return [play_scenario(stack, scenario) for scenario in scenarios]
 
 
+LEGEND = """\
+Local simulation: no AWS account, no AWS calls. The synthesized rule routes each event, moto
+plays SQS, DynamoDB and SNS, and a fake Image Builder answers GetImage and RetryImage. Time is
+simulated: a retry that must wait (defer) goes back on the queue, and the clock jumps ahead.
+Outcomes: requested = RetryImage started a retry; deferred = the event waits for its due time;
+notified = a notification went out; already_notified = it had gone out before; no_call = the
+retrier made no RetryImage call; kept = the message went to the dead-letter queue."""
+
+
 def _print_report(results: list[ScenarioResult]) -> None:
+    print(LEGEND)
     for result in results:
         print(f"\n== {result.name}")
-        print(f"   GetImage serves: {result.image}")
+        if result.get_image_calls:
+            print(f"   GetImage serves: {result.image}")
         if not any(result.routed):
             print(f"   {len(result.routed)} event(s): none routed by the rule (no queue, no call)")
         for decision in result.decisions:
             attempt = f" attempt {decision.attempt}" if decision.attempt else ""
+            if decision.decision in {"give_up", "recovered"} and decision.attempt:
+                attempt = f" after {decision.attempt} of {decision.max_attempts} attempts"
             print(
                 f"   event {decision.event_id or '?'}: {decision.decision}{attempt}"
                 f" ({decision.reason}) -> {decision.outcome or 'kept'}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -60,10 +59,17 @@ class Notifier:
             f"Last failure stage: {inspection.failure_stage if inspection else 'unknown'}",
             f"Last failure reason: {inspection.reason if inspection else 'unknown'}",
         ]
-        if inspection:
+        for failure in inspection.region_failures if inspection else ():
             lines += [
-                f"Region failure: {json.dumps(failure.__dict__)}"
-                for failure in inspection.region_failures
+                f"Region: {failure.region or 'unknown'}"
+                f"  target account: {failure.target_account_id or 'unknown'}"
+                f"  status: {failure.status or 'unknown'}"
+                + (
+                    f"  step: {failure.image_configuration_step}"
+                    if failure.image_configuration_step
+                    else ""
+                ),
+                f"  {failure.error_message or 'no message'}",
             ]
         lines += [
             "Next: the retrier will not retry this image again; fix the cause, then retry it.",

@@ -110,7 +110,7 @@ def _ledger_item(session: boto3.Session, deployment: Deployment, arn: str) -> di
 
 def explain(session: boto3.Session, deployment: Deployment, arn: str, out: TextIO) -> None:
     try:
-        image = ImageBuilder(create_client(arn.split(":")[3])).get_image(arn)
+        image = ImageBuilder(create_client(session.region_name)).get_image(arn)
     except ConfigurationError as error:
         raise OperatorError(f"Image Builder refused GetImage: {error}") from None
     if image is None:
@@ -134,7 +134,7 @@ def explain(session: boto3.Session, deployment: Deployment, arn: str, out: TextI
     scope = settings.scope.check(image)
     classification = (
         classify(inspection, settings.cause_rules)
-        if inspection.failure_stage == "DISTRIBUTING"
+        if inspection.failure_stage == "DISTRIBUTING" and inspection.image_status == "FAILED"
         else None
     )
     decision = decide(change, inspection, settings, classification, scope)
@@ -225,9 +225,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
                 f"{args.image_build_version_arn!r} is not an image build version ARN "
                 "(arn:<partition>:imagebuilder:<region>:<account>:image/<name>/<x.y.z>/<build>)"
             )
-        session = boto3.Session(region_name=args.region)
-        if session.region_name is None:
-            raise NoRegionError()
+        image_region = args.image_build_version_arn.split(":")[3]
+        if args.region and args.region != image_region:
+            raise OperatorError(
+                f"the image is in {image_region}, not {args.region}: the retrier that handles it "
+                "is deployed there; leave out --region"
+            )
+        # The image's region is where its retrier, ledger and function are.
+        session = boto3.Session(region_name=image_region)
         if session.get_credentials() is None:
             raise NoCredentialsError()
         deployment = find_deployment(session, args.stack_name, args.function_name)
@@ -240,7 +245,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         print("error: no AWS credentials; configure a profile or set AWS_PROFILE", file=sys.stderr)
         return 2
     except NoRegionError:
-        print("error: no AWS region; pass --region or set AWS_REGION", file=sys.stderr)
+        print("error: no AWS region; pass --region or set AWS_DEFAULT_REGION", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError) as error:
         print(f"error: AWS refused a read: {error}", file=sys.stderr)

@@ -85,7 +85,10 @@ class Retrier:
             if image is not None:
                 inspection = inspect_image(image, change)
                 out_of_scope = self._settings.scope.check(image)
-                if inspection.failure_stage == "DISTRIBUTING":
+                if (
+                    inspection.failure_stage == "DISTRIBUTING"
+                    and inspection.image_status == "FAILED"
+                ):
                     classification = classify(inspection, self._settings.cause_rules)
 
         decision = decide(change, inspection, self._settings, classification, out_of_scope)
@@ -214,18 +217,20 @@ class Retrier:
             self._record(change, result, None, None)
             return result
 
-        result = RetrierResult(
-            RetryDecision(Decision.RECOVERED, "available_after_retry", "AVAILABLE", attempts),
-            notified=self._settings.notify_on_recovery,
-        )
-        self._record(change, result, None, None)
+        notified = False
         if self._settings.notify_on_recovery:
-            # The recovery is recorded and counted; a lost "good news" message is not worth
-            # a redelivery, which would find the recovery already recorded.
+            # The recovery is recorded; a lost "good news" message is not worth a redelivery,
+            # which would find the recovery already recorded.
             try:
                 self._notifier.recovered(arn, attempts, self._settings.max_attempts)
+                notified = True
             except Exception:
                 self._logger.exception("could not send the recovery notification")
+        result = RetrierResult(
+            RetryDecision(Decision.RECOVERED, "available_after_retry", "AVAILABLE", attempts),
+            notified=notified,
+        )
+        self._record(change, result, None, None)
         return result
 
     def _record(
