@@ -142,12 +142,13 @@ class AttemptLedger:
 
     def claim_notice(
         self, image_build_version_arn: str, notice: Notice, reason: str, now: datetime
-    ) -> bool:
-        """Record the decision behind a notice; True for the one caller that should send it."""
+    ) -> int | None:
+        """Record the decision behind a notice. For the one caller that should send it, the
+        attempts made so far (read in the same write); None for everyone else."""
         # A give-up needs attempts on record; a needs-fix may be the first thing recorded.
         needs_attempts = "attribute_exists(attempts) AND " if notice is Notice.GAVE_UP else ""
         try:
-            self._update(
+            response = self._update(
                 image_build_version_arn,
                 UpdateExpression="SET outcome = :outcome, last_decision = :outcome, "
                 "last_reason = :reason, #notice = :claimed, #claimed_at = :now, "
@@ -166,12 +167,13 @@ class AttemptLedger:
                     ":lease_expired": {"S": (now - NOTICE_LEASE).isoformat()},
                     ":expires": {"N": str(int((now + self._retention).timestamp()))},
                 },
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if _is_condition_failure(error):
-                return False
+                return None
             raise
-        return True
+        return int(response["Attributes"].get("attempts", {}).get("N", "0"))
 
     def confirm_notice(self, image_build_version_arn: str, notice: Notice) -> None:
         self._update(

@@ -163,8 +163,8 @@ class Retrier:
             arn,
             Notice.GAVE_UP,
             decision.reason,
-            lambda: self._notifier.gave_up(
-                arn, decision.attempt or 0, self._settings.max_attempts, inspection
+            lambda attempts: self._notifier.gave_up(
+                arn, attempts, self._settings.max_attempts, inspection
             ),
         )
 
@@ -180,25 +180,24 @@ class Retrier:
             arn,
             Notice.NEEDS_FIX,
             decision.reason,
-            lambda: self._notifier.needs_fix(
+            lambda attempts: self._notifier.needs_fix(
                 arn,
                 inspection,
                 classification,
                 decision.reason,
-                self._ledger_attempts(arn),
+                attempts,
                 self._settings.max_attempts,
             ),
         )
 
-    def _ledger_attempts(self, arn: str) -> int:
-        item = self._ledger.history(arn) or {}
-        return int(item.get("attempts", {}).get("N", "0"))
-
-    def _notify_once(self, arn: str, notice: Notice, reason: str, send: Callable[[], None]) -> bool:
-        if not self._ledger.claim_notice(arn, notice, reason, self.clock()):
+    def _notify_once(
+        self, arn: str, notice: Notice, reason: str, send: Callable[[int], None]
+    ) -> bool:
+        attempts = self._ledger.claim_notice(arn, notice, reason, self.clock())
+        if attempts is None:
             return False
         try:
-            send()
+            send(attempts)
         except Exception:
             self._ledger.release_notice(arn, notice)
             raise
