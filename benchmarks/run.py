@@ -27,16 +27,20 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Synth and the test suite run as `make` runs them, without the settings made here.
+ENVIRONMENT_AT_START = dict(os.environ)
 # The decision lines would bury the figures.
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
 
 import tests.conftest  # noqa: E402, F401  (the function's environment, pointing at moto)
-from infra.function_asset import build  # noqa: E402
+from infra.function_asset import build, host_target  # noqa: E402
+from localsim.lambda_sandbox import Sandbox, XRayDaemon, moto_server  # noqa: E402
 from tests.conftest import create_aws_resources, load_event, load_image  # noqa: E402
 from tests.integration.retrier_harness import SETTINGS, RetrierHarness  # noqa: E402
 
-COLD_START_RUNS = 7
+COLD_START_RUNS = 21
+CACHED_RUNS = 9
 
 
 def section(title: str) -> None:
@@ -155,61 +159,128 @@ def calls_per_path() -> None:
         print(f"| {name} | {len(calls)} | {verdict} | {', '.join(calls)} |")
 
 
-def _timed_subprocess(code: str, environment: dict[str, str]) -> float:
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
-    )
-    return float(result.stdout.strip().splitlines()[-1])
-
-
-def cold_start() -> None:
-    section("2. Cold start: import the handler and serve the first event")
-    asset = build()
-    environment = {
-        **os.environ,
-        "PYTHONPATH": f"{asset}{os.pathsep}{PROJECT_ROOT}",
-        "POWERTOOLS_TRACE_DISABLED": "false",
-        "AWS_XRAY_SDK_ENABLED": "false",
-    }
-    event = json.dumps(load_event("build-failed.json"))
-    image = json.dumps(load_image("batch-worker-build-failed.json"))
-    handler_code = f"""
-import time, io, contextlib, json
-start = time.perf_counter()
-from image_retrier import handler
-from localsim.image_builder_fake import ImageBuilderFake
-fake = ImageBuilderFake()
-fake.put_image(json.loads({image!r}))
-fake.attach(handler.image_builder_client)
-class Context:
-    function_name = "bench"; memory_limit_in_mb = 512; aws_request_id = "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:bench"
-    def get_remaining_time_in_millis(self): return 120000
-record = {{"messageId": "1", "receiptHandle": "r", "body": {event!r}, "attributes": {{}},
-    "messageAttributes": {{}}, "md5OfBody": "", "eventSource": "aws:sqs",
-    "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:q", "awsRegion": "us-east-1"}}
-with contextlib.redirect_stdout(io.StringIO()):
-    handler.lambda_handler({{"Records": [record]}}, Context())
-print(time.perf_counter() - start)
-"""
-    baseline_code = """
+# The issue's baseline, and a stricter one: the function itself imports botocore only.
+BASELINES = {
+    "baseline: import boto3, create one client": """
 import time
 start = time.perf_counter()
 import boto3
 boto3.client("imagebuilder")
 print(time.perf_counter() - start)
-"""
-    handler_times, baseline_times = [], []
-    for _ in range(COLD_START_RUNS):
-        baseline_times.append(_timed_subprocess(baseline_code, environment))
-        handler_times.append(_timed_subprocess(handler_code, environment))
-    handler_median = statistics.median(handler_times)
-    baseline_median = statistics.median(baseline_times)
-    print(f"runs each: {COLD_START_RUNS}, interleaved, fresh interpreter each, asset's boto3")
-    print(f"baseline (import boto3, one client): median {baseline_median * 1000:.0f} ms")
-    print(f"handler (import, first event):       median {handler_median * 1000:.0f} ms")
-    ratio = handler_median / baseline_median
-    print(f"ratio of medians: {ratio:.2f}x (target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})")
+""",
+    "stricter baseline: import botocore, create one client": """
+import time
+start = time.perf_counter()
+import botocore.session
+botocore.session.get_session().create_client("imagebuilder")
+print(time.perf_counter() - start)
+""",
+}
+# (first event, the image GetImage returns, RetryImage calls it must make)
+FIRST_EVENTS = {
+    "skipped (a build failure)": ("build-failed.json", "batch-worker-build-failed.json", 0),
+    "retried (a distribution timeout)": (
+        "distribution-failed.json",
+        "web-server-distribution-timed-out.json",
+        1,
+    ),
+}
+
+
+def _first_event(name: str, run: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The event and GetImage body of `name`, for a new image each run: the ledger in the moto
+    server outlives the runs."""
+    event_name, image_name, _ = FIRST_EVENTS[name]
+    event, image = load_event(event_name), load_image(image_name)
+    arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{100 + run}"
+    event["id"], event["resources"] = f"cold-start-{run}-{event_name}", [arn]
+    image["image"]["arn"] = arn
+    return event, image
+
+
+def _serve(sandbox: Sandbox, name: str, run: int) -> float:
+    result = sandbox.cold_start(*_first_event(name, run))
+    assert result.batch_item_failures == 0, result
+    assert result.retries_accepted == FIRST_EVENTS[name][2], result
+    return result.seconds
+
+
+def cold_start() -> None:
+    section("2. Cold start: import the handler and serve the first event")
+    # The function's asset, built for this machine: with the arm64 one, wrapt's compiled
+    # extension would not load here and its pure-Python fallback would be measured instead.
+    asset = build(host_target())
+    times: dict[str, list[float]] = {name: [] for name in [*BASELINES, *FIRST_EVENTS]}
+    baseline_name = next(iter(BASELINES))
+    cached: dict[str, list[float]] = {name: [] for name in [baseline_name, *FIRST_EVENTS]}
+    traced: dict[str, list[str]] = {}
+    moto_calls: list[float] = []
+    daemon = XRayDaemon()
+    with moto_server() as endpoint, tempfile.TemporaryDirectory() as bytecode:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        try:
+            create_aws_resources()
+        finally:
+            del os.environ["AWS_ENDPOINT_URL"]
+        sandbox = Sandbox.create(asset, endpoint, daemon)
+        for run in range(COLD_START_RUNS):
+            for name, code in BASELINES.items():
+                times[name].append(float(sandbox.run("-c", code)))
+            for name in FIRST_EVENTS:
+                times[name].append(_serve(sandbox, name, run))
+                calls = [d for d in daemon.received() if d.get("namespace") == "aws"]
+                traced[name] = [call["aws"]["operation"] for call in calls]
+                moto_calls.extend(
+                    call["end_time"] - call["start_time"]
+                    for call in calls
+                    if call["name"] == "dynamodb"
+                )
+        # The same with every module compiled once beforehand (the first round fills the cache).
+        with_bytecode = Sandbox.create(asset, endpoint, daemon, bytecode_cache=Path(bytecode))
+        for run in range(COLD_START_RUNS, COLD_START_RUNS + CACHED_RUNS + 1):
+            cached[baseline_name].append(float(with_bytecode.run("-c", BASELINES[baseline_name])))
+            for name in FIRST_EVENTS:
+                cached[name].append(_serve(with_bytecode, name, run))
+            daemon.received()
+    daemon.close()
+
+    print(
+        f"runs: {COLD_START_RUNS} of each, interleaved, each in a fresh interpreter (python -S: "
+        "the asset, built for this machine, and the standard library only; no bytecode cache, as "
+        "in Lambda's read-only package), in Lambda's environment with active tracing; the time "
+        "the AWS stand-ins take to answer is included (the retry path's UpdateItem call, moto "
+        f"answering, took a median {statistics.median(moto_calls) * 1000:.0f} ms as traced)\n"
+    )
+    print("| measured | median | ratio to the boto3 baseline | target |")
+    print("| --- | --- | --- | --- |")
+    baseline = statistics.median(times[baseline_name])
+    for name in BASELINES:
+        median = statistics.median(times[name])
+        print(f"| {name} | {median * 1000:.0f} ms | {median / baseline:.2f}x | |")
+    for name in FIRST_EVENTS:
+        median = statistics.median(times[name])
+        ratio = median / baseline
+        verdict = "met" if ratio <= 1.5 else "MISSED"
+        print(
+            f"| handler: import, first event {name}; traced calls {', '.join(traced[name])} "
+            f"| {median * 1000:.0f} ms | {ratio:.2f}x | <= 1.5x {verdict} |"
+        )
+
+    print(
+        f"\nwith bytecode compiled beforehand ({CACHED_RUNS} runs of each after one that fills "
+        "the cache), as an asset compiled for its Python would start:\n"
+    )
+    print("| measured | median | ratio to the boto3 baseline | share compiling, uncached |")
+    print("| --- | --- | --- | --- |")
+    cached_baseline = statistics.median(cached[baseline_name][1:])
+    labels = [baseline_name, *(f"handler, first event {name}" for name in FIRST_EVENTS)]
+    for label, name in zip(labels, [baseline_name, *FIRST_EVENTS], strict=True):
+        median = statistics.median(cached[name][1:])
+        compiling = 1 - median / statistics.median(times[name])
+        print(
+            f"| {label} | {median * 1000:.0f} ms | {median / cached_baseline:.2f}x "
+            f"| {compiling:.0%} |"
+        )
 
 
 def package_size() -> None:
@@ -280,7 +351,7 @@ def synth_and_tests(skip_tests: bool) -> None:
         subprocess.run(
             [sys.executable, "app.py"],
             cwd=PROJECT_ROOT,
-            env={**os.environ, "CDK_OUTDIR": outdir},
+            env={**ENVIRONMENT_AT_START, "CDK_OUTDIR": outdir},
             check=True,
             capture_output=True,
         )
@@ -289,12 +360,16 @@ def synth_and_tests(skip_tests: bool) -> None:
         print("test suite: skipped (--skip-tests)")
         return
     start = time.perf_counter()
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:logging"],
         cwd=PROJECT_ROOT,
-        check=True,
+        env=ENVIRONMENT_AT_START,
+        check=False,
         capture_output=True,
+        text=True,
     )
+    if result.returncode != 0:
+        raise SystemExit(f"the test suite failed:\n{result.stdout[-3000:]}")
     print(f"test suite (pytest, all tests): {time.perf_counter() - start:.0f} s")
 
 

@@ -8,9 +8,11 @@ therefore never downloads anything unless lambda/requirements.txt changed.
 from __future__ import annotations
 
 import hashlib
+import platform
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,15 +21,38 @@ FUNCTION_PACKAGE = FUNCTION_SOURCE / "image_retrier"
 REQUIREMENTS = FUNCTION_SOURCE / "requirements.txt"
 BUILD_ROOT = PROJECT_ROOT / "build"
 ASSET_DIR = BUILD_ROOT / "function"
-STAMP = BUILD_ROOT / "function.stamp"
+
+# botocore ships the models of every AWS service (most of the asset); the function keeps the
+# ones it calls (outside Lambda, the X-Ray SDK creates an xray client for sampling). boto3's
+# resource models are not used at all.
+BOTOCORE_SERVICES = ("imagebuilder", "sqs", "dynamodb", "sns", "sts", "xray")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The Python version and wheel platform an asset is built for, and where it goes."""
+
+    python_version: str
+    platform: str
+    directory: Path
+
+    @property
+    def stamp(self) -> Path:
+        return self.directory.with_name(self.directory.name + ".stamp")
+
 
 # Must match the function's runtime and architecture in infra/retrier_stack.py.
-FUNCTION_PYTHON_VERSION = "3.14"
-FUNCTION_PLATFORM = "manylinux2014_aarch64"
-# botocore ships the models of every AWS service (most of the asset); the function keeps the
-# ones it calls (the X-Ray SDK creates an xray client for sampling). boto3's resource models
-# are not used at all.
-BOTOCORE_SERVICES = ("imagebuilder", "sqs", "dynamodb", "sns", "sts", "xray")
+FUNCTION_TARGET = Target("3.14", "manylinux2014_aarch64", ASSET_DIR)
+
+
+def host_target() -> Target:
+    """The same asset for this machine's Python and architecture, so that compiled wheels
+    (wrapt's) load here as they do in Lambda: what the cold-start benchmark runs."""
+    return Target(
+        f"{sys.version_info.major}.{sys.version_info.minor}",
+        f"manylinux2014_{platform.machine()}",
+        BUILD_ROOT / "function-host",
+    )
 
 
 class FunctionAssetError(RuntimeError):
@@ -42,34 +67,34 @@ def _source_files() -> list[Path]:
     )
 
 
-def _requirements_hash() -> str:
+def _requirements_hash(target: Target) -> str:
     digest = hashlib.sha256(REQUIREMENTS.read_bytes())
-    digest.update(f"{FUNCTION_PYTHON_VERSION} {FUNCTION_PLATFORM}".encode())
+    digest.update(f"{target.python_version} {target.platform}".encode())
     return digest.hexdigest()[:16]
 
 
-def fingerprint() -> str:
-    digest = hashlib.sha256(f"{_requirements_hash()} {BOTOCORE_SERVICES}".encode())
+def fingerprint(target: Target = FUNCTION_TARGET) -> str:
+    digest = hashlib.sha256(f"{_requirements_hash(target)} {BOTOCORE_SERVICES}".encode())
     for path in _source_files():
         digest.update(str(path.relative_to(FUNCTION_SOURCE)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def _install_dependencies(target: Path) -> None:
-    partial = target.with_name(target.name + ".partial")
+def _install_dependencies(target: Target, deps: Path) -> None:
+    partial = deps.with_name(deps.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-compile", "--only-binary=:all:", "--implementation", "cp",
-        "--platform", FUNCTION_PLATFORM, "--python-version", FUNCTION_PYTHON_VERSION,
+        "--platform", target.platform, "--python-version", target.python_version,
         "--target", str(partial), "--requirement", str(REQUIREMENTS),
     ]  # fmt: skip
-    print(f"Installing the function's dependencies for Python {FUNCTION_PYTHON_VERSION} arm64")
+    print(f"Installing the dependencies for {target.platform}, Python {target.python_version}")
     result = subprocess.run(command, check=False)
     if result.returncode != 0:
         raise FunctionAssetError(f"pip could not install {REQUIREMENTS.name} for the function")
-    partial.rename(target)
+    partial.rename(deps)
 
 
 def _trim_service_models(asset_dir: Path) -> None:
@@ -80,28 +105,30 @@ def _trim_service_models(asset_dir: Path) -> None:
     (asset_dir / "boto3" / "data").mkdir()
 
 
-def build() -> Path:
-    """Assemble build/function if lambda/ changed since the last build; return its path."""
-    expected = fingerprint()
-    if ASSET_DIR.is_dir() and STAMP.is_file() and STAMP.read_text() == expected:
-        return ASSET_DIR
+def build(target: Target = FUNCTION_TARGET) -> Path:
+    """Assemble the target's directory (build/function for Lambda) if lambda/ changed since the
+    last build; return its path."""
+    expected = fingerprint(target)
+    asset_dir = target.directory
+    if asset_dir.is_dir() and target.stamp.is_file() and target.stamp.read_text() == expected:
+        return asset_dir
 
-    deps = BUILD_ROOT / "deps" / _requirements_hash()
+    deps = BUILD_ROOT / "deps" / _requirements_hash(target)
     if not deps.is_dir():
         deps.parent.mkdir(parents=True, exist_ok=True)
-        _install_dependencies(deps)
+        _install_dependencies(target, deps)
 
-    STAMP.unlink(missing_ok=True)
-    shutil.rmtree(ASSET_DIR, ignore_errors=True)
-    shutil.copytree(deps, ASSET_DIR, ignore=shutil.ignore_patterns("__pycache__", "bin"))
-    _trim_service_models(ASSET_DIR)
+    target.stamp.unlink(missing_ok=True)
+    shutil.rmtree(asset_dir, ignore_errors=True)
+    shutil.copytree(deps, asset_dir, ignore=shutil.ignore_patterns("__pycache__", "bin"))
+    _trim_service_models(asset_dir)
     shutil.copytree(
         FUNCTION_PACKAGE,
-        ASSET_DIR / FUNCTION_PACKAGE.name,
+        asset_dir / FUNCTION_PACKAGE.name,
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
-    STAMP.write_text(expected)
-    return ASSET_DIR
+    target.stamp.write_text(expected)
+    return asset_dir
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from wrapt import LazyObjectProxy
 
 from image_retrier.dead_letters import DeadLetterQueue
 from image_retrier.deferrals import DEFERRED_ATTRIBUTE, Deferrals
@@ -24,28 +25,47 @@ from image_retrier.image_builder import (
     ImageBuilder,
     TransientServiceError,
     create_client,
+    create_session,
 )
 from image_retrier.ledger import AttemptLedger
 from image_retrier.notifications import Notifier
 from image_retrier.retrier import Retrier
 from image_retrier.settings import resources_from_environment, settings_from_environment
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
 # A record is only started with this much time left; the rest of the batch comes back later
 # rather than being cut off by the function timeout half-way through.
 MIN_REMAINING_MILLIS = 60_000
 RECORD_KEYS = ("event_id", "image_build_version_arn")
 
+ClientT = TypeVar("ClientT")
+
 logger = Logger()
-tracer = Tracer()
+# Only AWS calls are worth a subsegment; patching every library X-Ray knows costs a cold start.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
+
+def created_on_first_use(create: Callable[[], ClientT]) -> ClientT:
+    """The client `create` makes, made when first used: a cold start pays only for the clients
+    its first event needs (a skipped event needs none but Image Builder's)."""
+    return cast(ClientT, LazyObjectProxy(create))
+
+
 settings = settings_from_environment()
 resources = resources_from_environment()
-image_builder_client = create_client()
-sqs_client = boto3.client("sqs")
+session = create_session()
+image_builder_client = create_client(session=session)
+sqs_client = created_on_first_use(lambda: cast("SQSClient", session.create_client("sqs")))
 ledger = AttemptLedger(
-    boto3.client("dynamodb"), resources.ledger_table_name, resources.ledger_ttl_days
+    created_on_first_use(lambda: cast("DynamoDBClient", session.create_client("dynamodb"))),
+    resources.ledger_table_name,
+    resources.ledger_ttl_days,
 )
 retrier = Retrier(
     image_builder=ImageBuilder(
@@ -53,7 +73,10 @@ retrier = Retrier(
         on_throttled=lambda: metrics.add_metric("ImageBuilderThrottled", MetricUnit.Count, 1),
     ),
     ledger=ledger,
-    notifier=Notifier(boto3.client("sns"), resources.notification_topic_arn),
+    notifier=Notifier(
+        created_on_first_use(lambda: cast("SNSClient", session.create_client("sns"))),
+        resources.notification_topic_arn,
+    ),
     deferrals=Deferrals(sqs_client, resources.queue_url),
     settings=settings,
     logger=logger,

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from aws_cdk.assertions import Template
 
-from infra.function_asset import ASSET_DIR, build
+from infra.function_asset import ASSET_DIR, FUNCTION_TARGET, build, fingerprint, host_target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,3 +89,24 @@ def test_function_asset_ships_a_boto3_that_models_retry_image_and_failure_contex
 
     assert asset == ASSET_DIR
     assert result.stdout.split(" ", 3) == ["True", "True", "True", "{'throttling': True}\n"]
+
+
+def test_the_asset_is_built_for_the_functions_runtime_and_the_benchmarks_one_apart(
+    template: Template,
+) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    runtimes = {
+        (function["Properties"]["Runtime"], *function["Properties"]["Architectures"])
+        for function in functions.values()
+        if function["Properties"]["Handler"].startswith("image_retrier.")
+    }
+    assert runtimes == {
+        (f"python{FUNCTION_TARGET.python_version}", "arm64"),
+    }
+    assert FUNCTION_TARGET.platform == "manylinux2014_aarch64"
+    assert FUNCTION_TARGET.directory == ASSET_DIR
+    # The cold-start benchmark builds the asset for this machine; if it shared build/function,
+    # the next deploy would ship this machine's wheels to the arm64 function.
+    host = host_target()
+    assert host.directory != ASSET_DIR and host.stamp != FUNCTION_TARGET.stamp
+    assert fingerprint(host) != fingerprint(FUNCTION_TARGET)

@@ -4,6 +4,7 @@ one RetryImage effect per failure event, nothing lost, nothing called for bad in
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
 import json
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 
 from image_retrier.decision import Decision
@@ -303,3 +305,50 @@ def test_records_are_not_started_without_time_to_finish(harness: Harness) -> Non
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
     assert harness.image_builder.requests == []
+
+
+@pytest.fixture
+def fresh_handler(
+    aws_resources: AwsResources, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Harness, list[tuple[int, str]]]]:
+    """A handler module imported anew, as in a cold start, recording every client it creates."""
+    created: list[tuple[int, str]] = []
+    create_client = botocore.session.Session.create_client
+
+    def recording(self: botocore.session.Session, service_name: str, **kwargs: Any) -> Any:
+        created.append((id(self), service_name))
+        return create_client(self, service_name, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", recording)
+    spec = importlib.util.find_spec("image_retrier.handler")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fake = ImageBuilderFake()
+    fake.attach(module.image_builder_client)
+    yield Harness(module, fake, io.StringIO(), lambda_context), created
+
+
+def test_a_cold_start_creates_only_the_clients_its_events_need(
+    fresh_handler: tuple[Harness, list[tuple[int, str]]],
+) -> None:
+    harness, created = fresh_handler
+
+    def function_clients() -> list[str]:
+        # All from the handler's one session: a second would load botocore's shared data again.
+        return [service for session, service in created if session == id(harness.handler.session)]
+
+    assert function_clients() == ["imagebuilder"]
+
+    harness.image_builder.put_image(load_image("batch-worker-build-failed.json"))
+    assert harness.deliver("build-failed.json") == {"batchItemFailures": []}
+    assert function_clients() == ["imagebuilder"]
+
+    harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    assert harness.deliver("distribution-failed.json") == {"batchItemFailures": []}
+    assert len(harness.image_builder.accepted_retries) == 1
+    assert function_clients() == ["imagebuilder", "dynamodb"]
+
+    assert harness.deliver("malformed-no-resources.json") == {"batchItemFailures": []}
+    assert len(harness.dead_letters()) == 1
+    assert function_clients() == ["imagebuilder", "dynamodb", "sqs"]
