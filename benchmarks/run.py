@@ -35,7 +35,7 @@ sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
 
 import tests.conftest  # noqa: E402, F401  (the function's environment, pointing at moto)
 from infra.function_asset import build, host_target  # noqa: E402
-from localsim.lambda_sandbox import Sandbox, XRayDaemon, moto_server  # noqa: E402
+from localsim.lambda_sandbox import Sandbox, StandIns, XRayDaemon, aws_stand_ins  # noqa: E402
 from tests.conftest import create_aws_resources, load_event, load_image  # noqa: E402
 from tests.integration.retrier_harness import SETTINGS, RetrierHarness  # noqa: E402
 
@@ -187,21 +187,23 @@ FIRST_EVENTS = {
 }
 
 
-def _first_event(name: str, run: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The event and GetImage body of `name`, for a new image each run: the ledger in the moto
-    server outlives the runs."""
-    event_name, image_name, _ = FIRST_EVENTS[name]
+def _serve(sandbox: Sandbox, stand_ins: StandIns, name: str, run: int) -> float:
+    """One cold start whose first event is `name`, for a new image each run: the ledger in the
+    moto server outlives the runs."""
+    event_name, image_name, retries = FIRST_EVENTS[name]
     event, image = load_event(event_name), load_image(image_name)
     arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{100 + run}"
     event["id"], event["resources"] = f"cold-start-{run}-{event_name}", [arn]
     image["image"]["arn"] = arn
-    return event, image
+    stand_ins.image_builder.put_image(image)
 
+    result = sandbox.cold_start(event)
 
-def _serve(sandbox: Sandbox, name: str, run: int) -> float:
-    result = sandbox.cold_start(*_first_event(name, run))
+    accepted = stand_ins.image_builder.accepted_retries
     assert result.batch_item_failures == 0, result
-    assert result.retries_accepted == FIRST_EVENTS[name][2], result
+    assert sum(call.image_build_version_arn == arn for call in accepted) == retries, result
+    # boto3 stays out of the function; wrapt's compiled part loads, as in Lambda.
+    assert result.imported == ["wrapt._wrappers"], result
     return result.seconds
 
 
@@ -216,18 +218,20 @@ def cold_start() -> None:
     traced: dict[str, list[str]] = {}
     moto_calls: list[float] = []
     daemon = XRayDaemon()
-    with moto_server() as endpoint, tempfile.TemporaryDirectory() as bytecode:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
+    with aws_stand_ins(asset) as stand_ins, tempfile.TemporaryDirectory() as bytecode:
+        environment_at_start = dict(os.environ)
+        os.environ.update(stand_ins.environment())
         try:
             create_aws_resources()
         finally:
-            del os.environ["AWS_ENDPOINT_URL"]
-        sandbox = Sandbox.create(asset, endpoint, daemon)
+            os.environ.clear()
+            os.environ.update(environment_at_start)
+        sandbox = Sandbox.create(asset, stand_ins, daemon)
         for run in range(COLD_START_RUNS):
             for name, code in BASELINES.items():
                 times[name].append(float(sandbox.run("-c", code)))
             for name in FIRST_EVENTS:
-                times[name].append(_serve(sandbox, name, run))
+                times[name].append(_serve(sandbox, stand_ins, name, run))
                 calls = [d for d in daemon.received() if d.get("namespace") == "aws"]
                 traced[name] = [call["aws"]["operation"] for call in calls]
                 moto_calls.extend(
@@ -236,20 +240,22 @@ def cold_start() -> None:
                     if call["name"] == "dynamodb"
                 )
         # The same with every module compiled once beforehand (the first round fills the cache).
-        with_bytecode = Sandbox.create(asset, endpoint, daemon, bytecode_cache=Path(bytecode))
+        with_bytecode = Sandbox.create(asset, stand_ins, daemon, bytecode_cache=Path(bytecode))
         for run in range(COLD_START_RUNS, COLD_START_RUNS + CACHED_RUNS + 1):
             cached[baseline_name].append(float(with_bytecode.run("-c", BASELINES[baseline_name])))
             for name in FIRST_EVENTS:
-                cached[name].append(_serve(with_bytecode, name, run))
+                cached[name].append(_serve(with_bytecode, stand_ins, name, run))
             daemon.received()
     daemon.close()
 
     print(
         f"runs: {COLD_START_RUNS} of each, interleaved, each in a fresh interpreter (python -S: "
         "the asset, built for this machine, and the standard library only; no bytecode cache, as "
-        "in Lambda's read-only package), in Lambda's environment with active tracing; the time "
-        "the AWS stand-ins take to answer is included (the retry path's UpdateItem call, moto "
-        f"answering, took a median {statistics.median(moto_calls) * 1000:.0f} ms as traced)\n"
+        "in Lambda's read-only package), in Lambda's environment with active tracing, calling "
+        "local stand-ins for AWS over HTTPS (each new connection loads botocore's CA bundle and "
+        "makes a TLS handshake); the stand-ins' answers are included (the retry path's "
+        f"UpdateItem, moto answering, took a median {statistics.median(moto_calls) * 1000:.0f} "
+        "ms as traced)\n"
     )
     print("| measured | median | ratio to the boto3 baseline | target |")
     print("| --- | --- | --- | --- |")
@@ -270,16 +276,20 @@ def cold_start() -> None:
         f"\nwith bytecode compiled beforehand ({CACHED_RUNS} runs of each after one that fills "
         "the cache), as an asset compiled for its Python would start:\n"
     )
-    print("| measured | median | ratio to the boto3 baseline | share compiling, uncached |")
-    print("| --- | --- | --- | --- |")
+    print(
+        "| measured | median | ratio to the boto3 baseline | share compiling, uncached | target |"
+    )
+    print("| --- | --- | --- | --- | --- |")
     cached_baseline = statistics.median(cached[baseline_name][1:])
     labels = [baseline_name, *(f"handler, first event {name}" for name in FIRST_EVENTS)]
     for label, name in zip(labels, [baseline_name, *FIRST_EVENTS], strict=True):
         median = statistics.median(cached[name][1:])
         compiling = 1 - median / statistics.median(times[name])
+        ratio = median / cached_baseline
+        verdict = "" if name == baseline_name else "met" if ratio <= 1.5 else "MISSED"
         print(
-            f"| {label} | {median * 1000:.0f} ms | {median / cached_baseline:.2f}x "
-            f"| {compiling:.0%} |"
+            f"| {label} | {median * 1000:.0f} ms | {ratio:.2f}x | {compiling:.0%} "
+            f"| {verdict and f'<= 1.5x {verdict}'} |"
         )
 
 

@@ -47,10 +47,18 @@ FUNCTION_TARGET = Target("3.14", "manylinux2014_aarch64", ASSET_DIR)
 
 def host_target() -> Target:
     """The same asset for this machine's Python and architecture, so that compiled wheels
-    (wrapt's) load here as they do in Lambda: what the cold-start benchmark runs."""
+    (wrapt's) load here as they do in Lambda: what the cold-start benchmark runs. Linux only:
+    the function's wheels are manylinux wheels."""
+    machine = {"arm64": "aarch64", "amd64": "x86_64"}.get(platform.machine().lower())
+    machine = machine or platform.machine()
+    if sys.platform != "linux" or machine not in ("x86_64", "aarch64"):
+        raise FunctionAssetError(
+            f"the function's asset can be built to run here only on Linux on x86_64 or aarch64, "
+            f"not on {sys.platform} {platform.machine()}"
+        )
     return Target(
         f"{sys.version_info.major}.{sys.version_info.minor}",
-        f"manylinux2014_{platform.machine()}",
+        f"manylinux2014_{machine}",
         BUILD_ROOT / "function-host",
     )
 

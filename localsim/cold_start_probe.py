@@ -1,10 +1,10 @@
 """One cold start, in a fresh interpreter: import the handler, serve one SQS record, print JSON.
 
-localsim/lambda_sandbox.py starts it with the function asset first on PYTHONPATH and the
-environment Lambda gives a traced function. Only the import and the handler call are timed (the
-stand-ins' answers included); putting the image into the Image Builder fake is not.
+localsim/lambda_sandbox.py starts it with the function asset on PYTHONPATH, the environment
+Lambda gives a traced function and HTTPS stand-ins for AWS. The import and the handler call
+are timed; reading the event from its file is not.
 
-    python -S localsim/cold_start_probe.py EVENT_JSON_FILE GET_IMAGE_JSON_FILE
+    python -S localsim/cold_start_probe.py EVENT_JSON_FILE
 """
 
 import time
@@ -20,8 +20,6 @@ import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from localsim.image_builder_fake import ImageBuilderFake  # noqa: E402
-
 
 class Context:
     function_name = "image-retrier"
@@ -34,14 +32,10 @@ class Context:
         return 120_000
 
 
-event_body = Path(sys.argv[1]).read_text()
-fake = ImageBuilderFake()
-fake.put_image(json.loads(Path(sys.argv[2]).read_text()))
-fake.attach(handler.image_builder_client)
 record = {
     "messageId": "cold-start-probe",
     "receiptHandle": "r",
-    "body": event_body,
+    "body": Path(sys.argv[1]).read_text(),
     "attributes": {},
     "messageAttributes": {},
     "md5OfBody": "",
@@ -61,8 +55,10 @@ print(
         {
             "seconds": (imported - start) + (finished - served),
             "batch_item_failures": len(response["batchItemFailures"]),
-            "calls": fake.requests,
-            "retries_accepted": len(fake.accepted_retries),
+            # What the function must not load (boto3), and whether wrapt's compiled part loaded.
+            "imported": [
+                name for name in ("boto3", "s3transfer", "wrapt._wrappers") if name in sys.modules
+            ],
         }
     )
 )

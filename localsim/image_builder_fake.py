@@ -2,7 +2,8 @@
 
 It hooks the client's ``before-send`` event, so requests are built, and responses and
 errors parsed, by botocore itself from the service model: error codes, HTTP statuses and
-retry behaviour are the ones a deployed function sees.
+retry behaviour are the ones a deployed function sees. It can also answer over HTTP, as a
+WSGI application, for a client in another process (see localsim/lambda_sandbox.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import uuid
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from wsgiref.util import request_uri
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
@@ -75,10 +78,10 @@ class ImageBuilderFake:
         self.retry_image_calls: list[RetryImageCall] = []
 
     def attach(self, client: Any) -> None:
-        client.meta.events.register("before-send.imagebuilder", self._answer)
+        client.meta.events.register("before-send.imagebuilder", self.answer)
 
     def detach(self, client: Any) -> None:
-        client.meta.events.unregister("before-send.imagebuilder", self._answer)
+        client.meta.events.unregister("before-send.imagebuilder", self.answer)
 
     def put_image(self, get_image_body: Mapping[str, Any]) -> None:
         image = copy.deepcopy(dict(get_image_body["image"]))
@@ -115,7 +118,20 @@ class ImageBuilderFake:
     def accepted_retries(self) -> list[RetryImageCall]:
         return [call for call in self.retry_image_calls if call.accepted]
 
-    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+    def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """The same answers over HTTP: the request as botocore sent it, the response as built."""
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        request = AWSPreparedRequest(
+            environ["REQUEST_METHOD"], request_uri(environ), HTTPHeaders(), body, False
+        )
+        response = self.answer(request)
+        content = response.content
+        # With its length given, the connection stays open for the next call, as AWS keeps it.
+        headers = [*response.headers.items(), ("Content-Length", str(len(content)))]
+        start_response(f"{response.status_code} {HTTPStatus(response.status_code).phrase}", headers)
+        return [content]
+
+    def answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         url = urlsplit(request.url)
         operation = url.path.rsplit("/", 1)[-1]
         with self._lock:

@@ -3,30 +3,35 @@
 The process gets what Lambda gives an actively traced function (LAMBDA_TASK_ROOT, a sampled
 trace header, the X-Ray daemon's address), so Powertools and the X-Ray SDK take their Lambda
 paths; `python -S` leaves it the asset and the standard library only, and no bytecode is
-cached, as in Lambda's read-only package of sources. A stand-in daemon collects what the X-Ray
-SDK sends, and a moto server answers the calls that are not Image Builder's (the fake inside
-the process answers those). The cold-start benchmark and its end-to-end test run it.
+cached, as in Lambda's read-only package of sources. Its calls go over HTTPS, as to AWS, to
+stand-ins on localhost: the Image Builder fake and a moto server; the CA bundle it trusts is
+botocore's own plus their certificate, so each new connection costs what it costs in Lambda.
+A stand-in daemon collects what the X-Ray SDK sends. The cold-start benchmark and its
+end-to-end test run it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from localsim.image_builder_fake import ImageBuilderFake
+
 PROBE = Path(__file__).with_name("cold_start_probe.py")
 # A sampled trace, as Lambda sets it for an invocation of an actively traced function.
 TRACE_HEADER = "Root=1-6928f3a1-4b6f0e2d9c8a7b6f5e4d3c2b;Parent=53995c3f42cd8ad8;Sampled=1"
+# The stand-ins' certificate names this host; they listen on its address.
+HOST = "localhost"
 
 
 class XRayDaemon:
@@ -51,26 +56,68 @@ class XRayDaemon:
 
 
 @contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server on a free local port; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+def _https_server(app: Callable[..., Any], certificate: tuple[str, str]) -> Iterator[str]:
+    # cheroot keeps connections open between calls, as AWS endpoints do; werkzeug's development
+    # server closes each one, which would make every call pay for a new TLS connection.
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+    from cheroot.wsgi import Server
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    server = Server(("127.0.0.1", 0), app, numthreads=4)
+    server.ssl_adapter = BuiltinSSLAdapter(*certificate)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
     try:
-        yield f"http://{host}:{port}"
+        yield f"https://{HOST}:{server.bind_addr[1]}"
     finally:
         server.stop()
+        thread.join()
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """What answers the function's calls: HTTPS endpoints and the CA bundle that trusts them."""
+
+    image_builder: ImageBuilderFake
+    image_builder_endpoint: str
+    moto_endpoint: str
+    ca_bundle: Path
+
+    def environment(self) -> dict[str, str]:
+        """What points a botocore client at the stand-ins and makes it trust them."""
+        return {
+            "AWS_ENDPOINT_URL": self.moto_endpoint,
+            "AWS_ENDPOINT_URL_IMAGEBUILDER": self.image_builder_endpoint,
+            "AWS_CA_BUNDLE": str(self.ca_bundle),
+        }
+
+
+@contextlib.contextmanager
+def aws_stand_ins(asset: Path) -> Iterator[StandIns]:
+    """The Image Builder fake and a moto server (DynamoDB, SQS, SNS), each over HTTPS."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_ssl_devcert
+
+    fake = ImageBuilderFake()
+    with tempfile.TemporaryDirectory() as scratch:
+        certificate = make_ssl_devcert(str(Path(scratch, "stand-ins")), host=HOST)
+        ca_bundle = Path(scratch, "ca-bundle.pem")
+        ca_bundle.write_text(
+            (asset / "botocore" / "cacert.pem").read_text() + Path(certificate[0]).read_text()
+        )
+        moto = DomainDispatcherApplication(create_backend_app)
+        with (
+            _https_server(fake.wsgi_app, certificate) as image_builder_endpoint,
+            _https_server(moto, certificate) as endpoint,
+        ):
+            yield StandIns(fake, image_builder_endpoint, endpoint, ca_bundle)
 
 
 @dataclass(frozen=True)
 class ColdStart:
     seconds: float
     batch_item_failures: int
-    image_builder_calls: list[str]
-    retries_accepted: int
+    imported: list[str]
 
 
 @dataclass(frozen=True)
@@ -82,13 +129,17 @@ class Sandbox:
 
     @classmethod
     def create(
-        cls, asset: Path, endpoint: str, daemon: XRayDaemon, bytecode_cache: Path | None = None
+        cls,
+        asset: Path,
+        stand_ins: StandIns,
+        daemon: XRayDaemon,
+        bytecode_cache: Path | None = None,
     ) -> Sandbox:
         """With `bytecode_cache`, the processes keep compiled modules there and reuse them, as
         an asset shipped with bytecode for its Python would."""
         environment = {
             **os.environ,
-            "PYTHONPATH": f"{asset}{os.pathsep}{PROJECT_ROOT}",
+            "PYTHONPATH": str(asset),
             "PYTHONDONTWRITEBYTECODE": "1",
             "LAMBDA_TASK_ROOT": str(asset),
             "AWS_LAMBDA_FUNCTION_NAME": "image-retrier",
@@ -97,7 +148,7 @@ class Sandbox:
             "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
             "POWERTOOLS_TRACE_DISABLED": "false",
             "POWERTOOLS_LOG_LEVEL": "INFO",
-            "AWS_ENDPOINT_URL": endpoint,
+            **stand_ins.environment(),
         }
         environment.pop("AWS_XRAY_SDK_ENABLED", None)
         if bytecode_cache is not None:
@@ -118,17 +169,14 @@ class Sandbox:
             raise RuntimeError(f"{arguments[0]} failed:\n{result.stderr}")
         return result.stdout.strip().splitlines()[-1]
 
-    def cold_start(self, event: Mapping[str, Any], get_image_body: Mapping[str, Any]) -> ColdStart:
-        """Import the handler and serve `event`, while GetImage answers `get_image_body`."""
+    def cold_start(self, event: Mapping[str, Any]) -> ColdStart:
+        """Import the handler and serve `event` (put its image into the fake first)."""
         with tempfile.TemporaryDirectory() as scratch:
             event_file = Path(scratch, "event.json")
-            image_file = Path(scratch, "image.json")
             event_file.write_text(json.dumps(event))
-            image_file.write_text(json.dumps(get_image_body))
-            result = json.loads(self.run(str(PROBE), str(event_file), str(image_file)))
+            result = json.loads(self.run(str(PROBE), str(event_file)))
         return ColdStart(
             seconds=result["seconds"],
             batch_item_failures=result["batch_item_failures"],
-            image_builder_calls=result["calls"],
-            retries_accepted=result["retries_accepted"],
+            imported=result["imported"],
         )

@@ -326,29 +326,42 @@ def fresh_handler(
     spec.loader.exec_module(module)
     fake = ImageBuilderFake()
     fake.attach(module.image_builder_client)
-    yield Harness(module, fake, io.StringIO(), lambda_context), created
+    logs = io.StringIO()
+    module.logger.registered_handler.setStream(logs)
+    yield Harness(module, fake, logs, lambda_context), created
 
 
 def test_a_cold_start_creates_only_the_clients_its_events_need(
     fresh_handler: tuple[Harness, list[tuple[int, str]]],
 ) -> None:
     harness, created = fresh_handler
+    session = id(harness.handler.session)
 
-    def function_clients() -> list[str]:
-        # All from the handler's one session: a second would load botocore's shared data again.
-        return [service for session, service in created if session == id(harness.handler.session)]
+    def clients() -> list[str]:
+        # Outside Lambda, the X-Ray SDK makes xray clients of its own; every other client is the
+        # function's, and comes from its one session: another would load botocore's data again.
+        function_clients = [(owner, service) for owner, service in created if service != "xray"]
+        assert {owner for owner, _ in function_clients} == {session}
+        return [service for _, service in function_clients]
 
-    assert function_clients() == ["imagebuilder"]
+    assert clients() == ["imagebuilder"]
 
     harness.image_builder.put_image(load_image("batch-worker-build-failed.json"))
     assert harness.deliver("build-failed.json") == {"batchItemFailures": []}
-    assert function_clients() == ["imagebuilder"]
+    assert clients() == ["imagebuilder"]
 
     harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
     assert harness.deliver("distribution-failed.json") == {"batchItemFailures": []}
     assert len(harness.image_builder.accepted_retries) == 1
-    assert function_clients() == ["imagebuilder", "dynamodb"]
+    assert clients() == ["imagebuilder", "dynamodb"]
 
     assert harness.deliver("malformed-no-resources.json") == {"batchItemFailures": []}
+    assert clients() == ["imagebuilder", "dynamodb", "sqs"]
+
+    harness.image_builder.put_image(load_image("web-server-distribution-managed-key.json"))
+    assert harness.deliver("distribution-failed-with-reason.json") == {"batchItemFailures": []}
+    event_id = load_event("distribution-failed-with-reason.json")["id"]
+    (line,) = [line for line in harness.log_lines("retry decision") if line["event_id"] == event_id]
+    assert line["decision"] == "needs_fix"
+    assert clients() == ["imagebuilder", "dynamodb", "sqs", "sns"]
     assert len(harness.dead_letters()) == 1
-    assert function_clients() == ["imagebuilder", "dynamodb", "sqs"]
