@@ -187,9 +187,9 @@ FIRST_EVENTS = {
 }
 
 
-def _serve(sandbox: Sandbox, stand_ins: StandIns, name: str, run: int) -> float:
-    """One cold start whose first event is `name`, for a new image each run: the ledger in the
-    moto server outlives the runs."""
+def _serve(sandbox: Sandbox, stand_ins: StandIns, name: str, run: int) -> tuple[float, float]:
+    """One cold start whose first event is `name`, for a new image each run (the ledger in the
+    moto server outlives the runs): its seconds, and the seconds the stand-ins took to answer."""
     event_name, image_name, retries = FIRST_EVENTS[name]
     event, image = load_event(event_name), load_image(image_name)
     arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{100 + run}"
@@ -197,14 +197,16 @@ def _serve(sandbox: Sandbox, stand_ins: StandIns, name: str, run: int) -> float:
     image["image"]["arn"] = arn
     stand_ins.image_builder.put_image(image)
 
+    answered = len(stand_ins.answer_seconds)
     result = sandbox.cold_start(event)
+    answering = sum(stand_ins.answer_seconds[answered:])
 
     accepted = stand_ins.image_builder.accepted_retries
     assert result.batch_item_failures == 0, result
     assert sum(call.image_build_version_arn == arn for call in accepted) == retries, result
     # boto3 stays out of the function; wrapt's compiled part loads, as in Lambda.
     assert result.imported == ["wrapt._wrappers"], result
-    return result.seconds
+    return result.seconds, answering
 
 
 def cold_start() -> None:
@@ -213,6 +215,7 @@ def cold_start() -> None:
     # extension would not load here and its pure-Python fallback would be measured instead.
     asset = build(host_target())
     times: dict[str, list[float]] = {name: [] for name in [*BASELINES, *FIRST_EVENTS]}
+    less_answering: dict[str, list[float]] = {name: [] for name in FIRST_EVENTS}
     baseline_name = next(iter(BASELINES))
     cached: dict[str, list[float]] = {name: [] for name in [baseline_name, *FIRST_EVENTS]}
     traced: dict[str, list[str]] = {}
@@ -231,7 +234,9 @@ def cold_start() -> None:
             for name, code in BASELINES.items():
                 times[name].append(float(sandbox.run("-c", code)))
             for name in FIRST_EVENTS:
-                times[name].append(_serve(sandbox, stand_ins, name, run))
+                seconds, answering = _serve(sandbox, stand_ins, name, run)
+                times[name].append(seconds)
+                less_answering[name].append(seconds - answering)
                 calls = [d for d in daemon.received() if d.get("namespace") == "aws"]
                 traced[name] = [call["aws"]["operation"] for call in calls]
                 moto_calls.extend(
@@ -244,7 +249,7 @@ def cold_start() -> None:
         for run in range(COLD_START_RUNS, COLD_START_RUNS + CACHED_RUNS + 1):
             cached[baseline_name].append(float(with_bytecode.run("-c", BASELINES[baseline_name])))
             for name in FIRST_EVENTS:
-                cached[name].append(_serve(with_bytecode, stand_ins, name, run))
+                cached[name].append(_serve(with_bytecode, stand_ins, name, run)[0])
             daemon.received()
     daemon.close()
 
@@ -257,19 +262,24 @@ def cold_start() -> None:
         f"UpdateItem, moto answering, took a median {statistics.median(moto_calls) * 1000:.0f} "
         "ms as traced)\n"
     )
-    print("| measured | median | ratio to the boto3 baseline | target |")
-    print("| --- | --- | --- | --- |")
+    print(
+        "| measured | median | ratio to the boto3 baseline | target "
+        "| the same less the stand-ins' own answering time |"
+    )
+    print("| --- | --- | --- | --- | --- |")
     baseline = statistics.median(times[baseline_name])
     for name in BASELINES:
         median = statistics.median(times[name])
-        print(f"| {name} | {median * 1000:.0f} ms | {median / baseline:.2f}x | |")
+        print(f"| {name} | {median * 1000:.0f} ms | {median / baseline:.2f}x | | |")
     for name in FIRST_EVENTS:
         median = statistics.median(times[name])
         ratio = median / baseline
         verdict = "met" if ratio <= 1.5 else "MISSED"
+        less = statistics.median(less_answering[name])
         print(
             f"| handler: import, first event {name}; traced calls {', '.join(traced[name])} "
-            f"| {median * 1000:.0f} ms | {ratio:.2f}x | <= 1.5x {verdict} |"
+            f"| {median * 1000:.0f} ms | {ratio:.2f}x | <= 1.5x {verdict} "
+            f"| {less * 1000:.0f} ms, {less / baseline:.2f}x |"
         )
 
     print(

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,8 @@ class StandIns:
     image_builder_endpoint: str
     moto_endpoint: str
     ca_bundle: Path
+    # Seconds each answer took the stand-ins themselves, from request read to response built.
+    answer_seconds: list[float] = field(default_factory=list)
 
     def environment(self) -> dict[str, str]:
         """What points a botocore client at the stand-ins and makes it trust them."""
@@ -105,12 +108,24 @@ def aws_stand_ins(asset: Path) -> Iterator[StandIns]:
         ca_bundle.write_text(
             (asset / "botocore" / "cacert.pem").read_text() + Path(certificate[0]).read_text()
         )
+        answer_seconds: list[float] = []
+
+        def timed(app: Callable[..., Any]) -> Callable[..., Any]:
+            def answer(environ: dict[str, Any], start_response: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    return list(app(environ, start_response))
+                finally:
+                    answer_seconds.append(time.perf_counter() - start)
+
+            return answer
+
         moto = DomainDispatcherApplication(create_backend_app)
         with (
-            _https_server(fake.wsgi_app, certificate) as image_builder_endpoint,
-            _https_server(moto, certificate) as endpoint,
+            _https_server(timed(fake.wsgi_app), certificate) as image_builder_endpoint,
+            _https_server(timed(moto), certificate) as endpoint,
         ):
-            yield StandIns(fake, image_builder_endpoint, endpoint, ca_bundle)
+            yield StandIns(fake, image_builder_endpoint, endpoint, ca_bundle, answer_seconds)
 
 
 @dataclass(frozen=True)

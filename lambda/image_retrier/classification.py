@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 from image_retrier.inspection import FailureInspection
@@ -33,9 +34,15 @@ GRAVITY = {FailureClass.TRANSIENT: 0, FailureClass.UNKNOWN: 1, FailureClass.PERM
 class CauseRule:
     name: str
     failure_class: FailureClass
-    pattern: re.Pattern[str]
+    expression: str
     why: str
     fix: str
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        # Compiled when first matched: a message usually matches one of the first rules, and
+        # compiling all of them would cost every cold start.
+        return re.compile(self.expression, re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ def load_built_in_rules() -> tuple[CauseRule, ...]:
         CauseRule(
             name=rule["name"],
             failure_class=FailureClass(rule["class"]),
-            pattern=re.compile(rule["pattern"], re.IGNORECASE),
+            expression=rule["pattern"],
             why=rule["why"],
             fix=rule["fix"],
         )
@@ -77,16 +84,20 @@ def team_rules(
     permanent_patterns: Iterable[str], transient_patterns: Iterable[str]
 ) -> tuple[CauseRule, ...]:
     def rules(patterns: Iterable[str], failure_class: FailureClass) -> list[CauseRule]:
-        return [
+        team = [
             CauseRule(
                 name=f"team_{failure_class.value}_{number}",
                 failure_class=failure_class,
-                pattern=re.compile(pattern, re.IGNORECASE),
+                expression=pattern,
                 why="a pattern this deployment's team configured",
                 fix="see your team's runbook for this pattern",
             )
             for number, pattern in enumerate(patterns, start=1)
         ]
+        # A team's pattern is checked when the settings are read (re.error), not when it is
+        # first matched.
+        _ = [rule.pattern for rule in team]
+        return team
 
     return (
         *rules(permanent_patterns, FailureClass.PERMANENT),
