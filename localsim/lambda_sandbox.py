@@ -113,9 +113,12 @@ def aws_stand_ins(asset: Path) -> Iterator[StandIns]:
         def timed(app: Callable[..., Any]) -> Callable[..., Any]:
             def answer(environ: dict[str, Any], start_response: Any) -> Any:
                 start = time.perf_counter()
+                body = app(environ, start_response)
                 try:
-                    return list(app(environ, start_response))
+                    return list(body)
                 finally:
+                    if hasattr(body, "close"):
+                        body.close()
                     answer_seconds.append(time.perf_counter() - start)
 
             return answer

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 
 from image_retrier.inspection import FailureInspection
@@ -34,15 +33,9 @@ GRAVITY = {FailureClass.TRANSIENT: 0, FailureClass.UNKNOWN: 1, FailureClass.PERM
 class CauseRule:
     name: str
     failure_class: FailureClass
-    expression: str
+    pattern: re.Pattern[str]
     why: str
     fix: str
-
-    @cached_property
-    def pattern(self) -> re.Pattern[str]:
-        # Compiled when first matched: a message usually matches one of the first rules, and
-        # compiling all of them would cost every cold start.
-        return re.compile(self.expression, re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -72,7 +65,7 @@ def load_built_in_rules() -> tuple[CauseRule, ...]:
         CauseRule(
             name=rule["name"],
             failure_class=FailureClass(rule["class"]),
-            expression=rule["pattern"],
+            pattern=re.compile(rule["pattern"], re.IGNORECASE),
             why=rule["why"],
             fix=rule["fix"],
         )
@@ -84,20 +77,16 @@ def team_rules(
     permanent_patterns: Iterable[str], transient_patterns: Iterable[str]
 ) -> tuple[CauseRule, ...]:
     def rules(patterns: Iterable[str], failure_class: FailureClass) -> list[CauseRule]:
-        team = [
+        return [
             CauseRule(
                 name=f"team_{failure_class.value}_{number}",
                 failure_class=failure_class,
-                expression=pattern,
+                pattern=re.compile(pattern, re.IGNORECASE),
                 why="a pattern this deployment's team configured",
                 fix="see your team's runbook for this pattern",
             )
             for number, pattern in enumerate(patterns, start=1)
         ]
-        # A team's pattern is checked when the settings are read (re.error), not when it is
-        # first matched.
-        _ = [rule.pattern for rule in team]
-        return team
 
     return (
         *rules(permanent_patterns, FailureClass.PERMANENT),
