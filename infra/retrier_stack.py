@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +53,9 @@ class RetrierStack(Stack):
         notifications = NotificationTopic(
             self, "Notifications", emails=settings.notification_emails
         )
-        retrier = RetrierFunction(
-            self,
-            "Retrier",
+        # The event path and the sweeper run the same package against the same resources.
+        retrier_function = functools.partial(
+            RetrierFunction,
             settings=settings,
             code_dir=code_dir,
             queue=buffer.queue,
@@ -62,10 +64,9 @@ class RetrierStack(Stack):
             topic=notifications.topic,
             topic_key=notifications.key,
         )
+        retrier = retrier_function(self, "Retrier")
         sweeper = (
-            self._add_sweeper(settings, code_dir, buffer, ledger, notifications)
-            if settings.sweeper_enabled
-            else None
+            self._add_sweeper(settings, retrier_function) if settings.sweeper_enabled else None
         )
 
         RetrierObservability(
@@ -108,21 +109,11 @@ class RetrierStack(Stack):
     def _add_sweeper(
         self,
         settings: StackSettings,
-        code_dir: Path,
-        buffer: FailedImageEventBuffer,
-        ledger: AttemptLedgerTable,
-        notifications: NotificationTopic,
+        retrier_function: Callable[..., RetrierFunction],
     ) -> lambda_.IFunction:
-        sweeper = RetrierFunction(
+        sweeper = retrier_function(
             self,
             "Sweeper",
-            settings=settings,
-            code_dir=code_dir,
-            queue=buffer.queue,
-            dead_letter_queue=buffer.dead_letter_queue,
-            ledger=ledger.table,
-            topic=notifications.topic,
-            topic_key=notifications.key,
             handler="image_retrier.sweeper_handler.lambda_handler",
             timeout=SWEEPER_TIMEOUT,
             reads_queue=False,
