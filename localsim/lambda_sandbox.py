@@ -140,9 +140,8 @@ class ColdStart:
 
 @dataclass(frozen=True)
 class Sandbox:
-    """What every cold start shares: the asset, the AWS stand-ins and the environment."""
+    """What every cold start shares: an environment naming the asset and the AWS stand-ins."""
 
-    asset: Path
     environment: Mapping[str, str]
 
     @classmethod
@@ -172,7 +171,7 @@ class Sandbox:
         if bytecode_cache is not None:
             del environment["PYTHONDONTWRITEBYTECODE"]
             environment["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
-        return cls(asset, environment)
+        return cls(environment)
 
     def run(self, *arguments: str) -> str:
         """`python -S arguments` in this environment; its last line of output."""
