@@ -1,5 +1,6 @@
-"""Run by Pyodide (infra/pyodide_run.mjs): hash-checked bytecode for every module of the asset
-mounted at /var/task, so its code objects name the paths Lambda runs them from."""
+"""Run by Pyodide (infra/pyodide_run.mjs) as `compile_bytecode.py CACHE_TAG`: hash-checked
+bytecode for every module of the asset mounted at /var/task, so its code objects name the paths
+Lambda runs them from."""
 
 import compileall
 import importlib.util
@@ -7,7 +8,8 @@ import json
 import py_compile
 import sys
 
-compiled = compileall.compile_dir(
+# The cache tag the function's Python looks for: compile nothing for another one.
+compiled = sys.implementation.cache_tag == sys.argv[1] and compileall.compile_dir(
     "/var/task", quiet=1, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
 )
 

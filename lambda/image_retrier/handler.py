@@ -53,14 +53,15 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 def created_on_first_use(create: Callable[[], ClientT]) -> ClientT:
     """The client `create` makes, made when first used: a cold start pays only for the clients
-    its first event needs (a skipped event needs none but Image Builder's)."""
+    its first event needs (a skipped failure needs Image Builder's alone, an AVAILABLE event
+    DynamoDB's alone)."""
     return cast(ClientT, LazyObjectProxy(create))
 
 
 settings = settings_from_environment()
 resources = resources_from_environment()
 session = create_session()
-image_builder_client = create_client(session=session)
+image_builder_client = created_on_first_use(lambda: create_client(session=session))
 sqs_client = created_on_first_use(lambda: cast("SQSClient", session.create_client("sqs")))
 ledger = AttemptLedger(
     created_on_first_use(lambda: cast("DynamoDBClient", session.create_client("dynamodb"))),

@@ -94,8 +94,15 @@ class ImageBuilder:
     ) -> None:
         self._client = client
         self._on_throttled = on_throttled
-        # botocore retries a throttled call by itself; this only counts each throttle.
-        client.meta.events.register("needs-retry.imagebuilder", self._count_throttle)
+        self._counting_throttles = False
+
+    def _calls(self) -> ImagebuilderClient:
+        # botocore retries a throttled call by itself; this only counts each throttle. Counted
+        # from the first call, so that a client made on first use is not made before it.
+        if not self._counting_throttles:
+            self._client.meta.events.register("needs-retry.imagebuilder", self._count_throttle)
+            self._counting_throttles = True
+        return self._client
 
     def _count_throttle(self, response: Any = None, **_: Any) -> None:
         if self._on_throttled is None or not response:
@@ -107,7 +114,7 @@ class ImageBuilder:
 
     def get_image(self, image_build_version_arn: str) -> dict[str, Any] | None:
         try:
-            response = self._client.get_image(imageBuildVersionArn=image_build_version_arn)
+            response = self._calls().get_image(imageBuildVersionArn=image_build_version_arn)
         except ClientError as error:
             if _error_code(error) in IMAGE_GONE_ERROR_CODES:
                 return None
@@ -118,7 +125,7 @@ class ImageBuilder:
 
     def retry_image(self, image_build_version_arn: str, client_token: str) -> RetryResult:
         try:
-            response = self._client.retry_image(
+            response = self._calls().retry_image(
                 imageBuildVersionArn=image_build_version_arn, clientToken=client_token
             )
         except ClientError as error:

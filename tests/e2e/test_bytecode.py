@@ -36,3 +36,15 @@ def test_the_functions_python_runs_the_shipped_bytecode_and_compiles_nothing(
     assert report["compiled_from_source"] == []
     # Nothing else's bytecode: the tests' own Python processes import from the asset too.
     assert {path.name.split(".")[-2] for path in asset.rglob("*.pyc")} == {"cpython-314"}
+
+
+def test_bytecode_another_python_wrote_into_the_built_asset_is_not_deployed() -> None:
+    asset = build()
+    stray = asset / "image_retrier" / "__pycache__" / "handler.cpython-311.pyc"
+    stray.write_bytes(b"written by a Python that imported from the asset")
+
+    rebuilt = build()
+
+    assert rebuilt == asset
+    assert not stray.exists()
+    assert (asset / "image_retrier" / "__pycache__" / "handler.cpython-314.pyc").is_file()

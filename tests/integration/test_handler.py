@@ -326,7 +326,8 @@ def fresh_handler(
         monkeypatch.delitem(sys.modules, name)
     module = importlib.import_module("image_retrier.handler")
     fake = ImageBuilderFake()
-    fake.attach(module.image_builder_client)
+    # On the session, so that the fake answers the Image Builder client without making it.
+    module.session.register("before-send.imagebuilder", fake.answer)
     logs = io.StringIO()
     module.logger.registered_handler.setStream(logs)
     yield Harness(module, fake, logs, lambda_context), created
@@ -344,24 +345,27 @@ def test_a_cold_start_creates_only_the_clients_its_events_need(
         assert all(owner is harness.handler.session for owner, _ in function_clients)
         return [service for _, service in function_clients]
 
-    assert clients() == ["imagebuilder"]
+    assert clients() == []
+
+    assert harness.deliver("available.json") == {"batchItemFailures": []}
+    assert clients() == ["dynamodb"]
 
     harness.image_builder.put_image(load_image("batch-worker-build-failed.json"))
     assert harness.deliver("build-failed.json") == {"batchItemFailures": []}
-    assert clients() == ["imagebuilder"]
+    assert clients() == ["dynamodb", "imagebuilder"]
 
     harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
     assert harness.deliver("distribution-failed.json") == {"batchItemFailures": []}
     assert len(harness.image_builder.accepted_retries) == 1
-    assert clients() == ["imagebuilder", "dynamodb"]
+    assert clients() == ["dynamodb", "imagebuilder"]
 
     assert harness.deliver("malformed-no-resources.json") == {"batchItemFailures": []}
-    assert clients() == ["imagebuilder", "dynamodb", "sqs"]
+    assert clients() == ["dynamodb", "imagebuilder", "sqs"]
 
     harness.image_builder.put_image(load_image("web-server-distribution-managed-key.json"))
     assert harness.deliver("distribution-failed-with-reason.json") == {"batchItemFailures": []}
     event_id = load_event("distribution-failed-with-reason.json")["id"]
     (line,) = [line for line in harness.log_lines("retry decision") if line["event_id"] == event_id]
     assert line["decision"] == "needs_fix"
-    assert clients() == ["imagebuilder", "dynamodb", "sqs", "sns"]
+    assert clients() == ["dynamodb", "imagebuilder", "sqs", "sns"]
     assert len(harness.dead_letters()) == 1
