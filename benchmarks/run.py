@@ -38,7 +38,12 @@ sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
 import tests.conftest  # noqa: E402, F401  (the function's environment, pointing at moto)
 from infra.function_asset import FUNCTION_TARGET, build, host_target  # noqa: E402
 from localsim.lambda_sandbox import Sandbox, StandIns, XRayDaemon, aws_stand_ins  # noqa: E402
-from tests.conftest import create_aws_resources, load_event, load_image  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    LEDGER_TABLE_NAME,
+    create_aws_resources,
+    load_event,
+    load_image,
+)
 from tests.integration.retrier_harness import SETTINGS, RetrierHarness  # noqa: E402
 
 COLD_START_RUNS = 21
@@ -177,6 +182,23 @@ botocore.session.get_session().create_client("imagebuilder")
 print(time.perf_counter() - start)
 """,
 }
+# Bare boto3 making the calls a first event makes, over the same stand-ins, each client made
+# when first needed: what the calls cost by themselves, so that the handler's ratio to it is the
+# handler's own overhead (Powertools, the X-Ray SDK, the function's code). Its argument is a JSON
+# list of [service, operation, parameters].
+SAME_CALLS_PREFIX = "bare boto3, the calls of: "
+SAME_CALLS = """
+import time
+start = time.perf_counter()
+import json, sys
+import boto3
+clients = {}
+for service, operation, parameters in json.loads(sys.argv[1]):
+    if service not in clients:
+        clients[service] = boto3.client(service)
+    getattr(clients[service], operation)(**parameters)
+print(time.perf_counter() - start)
+"""
 # (first event, the image GetImage returns, RetryImage calls it must make)
 FIRST_EVENTS = {
     "skipped (a build failure)": ("build-failed.json", "batch-worker-build-failed.json", 0),
@@ -192,6 +214,42 @@ FIRST_EVENTS = {
         0,
     ),
 }
+# The calls each first event makes (as its traced calls show), for the bare boto3 script.
+CALLS_OF = {
+    "skipped (a build failure)": ("get_image",),
+    "retried (a distribution timeout)": ("get_image", "update_item", "retry_image"),
+    "AVAILABLE (an image that never failed)": ("update_item",),
+}
+
+
+def _same_calls(sandbox: Sandbox, stand_ins: StandIns, name: str, run: int) -> float:
+    """Bare boto3 making the calls of first event `name`, for an image of its own."""
+    _, image_name, retries = FIRST_EVENTS[name]
+    image = load_image(image_name)
+    arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{500 + run}"
+    image["image"]["arn"] = arn
+    stand_ins.image_builder.put_image(image)
+    parameters: dict[str, tuple[str, dict[str, Any]]] = {
+        "get_image": ("imagebuilder", {"imageBuildVersionArn": arn}),
+        "update_item": (
+            "dynamodb",
+            {
+                "TableName": LEDGER_TABLE_NAME,
+                "Key": {"image_build_version_arn": {"S": arn}},
+                "UpdateExpression": "ADD attempts :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            },
+        ),
+        "retry_image": (
+            "imagebuilder",
+            {"imageBuildVersionArn": arn, "clientToken": f"same-calls-{run}"},
+        ),
+    }
+    calls = [(parameters[op][0], op, parameters[op][1]) for op in CALLS_OF[name]]
+    seconds = float(sandbox.run("-c", SAME_CALLS, json.dumps(calls)))
+    accepted = stand_ins.image_builder.accepted_retries
+    assert sum(call.image_build_version_arn == arn for call in accepted) == retries
+    return seconds
 
 
 def _serve(sandbox: Sandbox, stand_ins: StandIns, name: str, run: int) -> tuple[float, float]:
@@ -261,12 +319,17 @@ def cold_start() -> None:
         for run in range(COLD_START_RUNS):
             measurements = [(name, True) for name in shipped]
             measurements += [(name, False) for name in (baseline_name, *FIRST_EVENTS)]
+            measurements += [(SAME_CALLS_PREFIX + name, True) for name in FIRST_EVENTS]
             order.shuffle(measurements)
             measured: dict[bool, dict[str, float]] = {True: {}, False: {}}
             for name, with_bytecode in measurements:
                 box = boxes[with_bytecode]
                 if name in BASELINES:
                     measured[with_bytecode][name] = float(box.run("-c", BASELINES[name]))
+                    continue
+                if name.startswith(SAME_CALLS_PREFIX):
+                    first_event = name.removeprefix(SAME_CALLS_PREFIX)
+                    measured[True][name] = _same_calls(box, stand_ins, first_event, run)
                     continue
                 seconds, answering = _serve(box, stand_ins, name, run * 2 + with_bytecode)
                 measured[with_bytecode][name] = seconds
@@ -277,6 +340,10 @@ def cold_start() -> None:
             rounds.append(measured[True])
             rounds_without.append(measured[False])
     daemon.close()
+    for name, operations in CALLS_OF.items():
+        # The bare boto3 script makes the calls the handler made, no more, no fewer.
+        operation_names = ["".join(part.title() for part in op.split("_")) for op in operations]
+        assert traced[name] == operation_names, (name, traced[name])
 
     print(
         f"rounds: {COLD_START_RUNS}, each measuring every row of both tables once in a shuffled "
@@ -297,6 +364,23 @@ def cold_start() -> None:
     )
     print("| --- | --- | --- | --- | --- | --- |")
     _table(rounds, baseline_name, traced, less_answering)
+
+    print(
+        "\nthe handler's own overhead, with bytecode: each first event against bare boto3 making "
+        "the same calls over the same stand-ins, each client made when first needed (what is "
+        "left is Powertools, the X-Ray SDK and the function's code; no target):\n"
+    )
+    print("| first event | handler | bare boto3, the same calls | ratio | spread |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in FIRST_EVENTS:
+        same = SAME_CALLS_PREFIX + name
+        handler = statistics.median(measured[name] for measured in rounds)
+        bare = statistics.median(measured[same] for measured in rounds)
+        low, _, high = statistics.quantiles([m[name] / m[same] for m in rounds], n=4)
+        print(
+            f"| {name}: {', '.join(traced[name])} | {handler * 1000:.0f} ms | {bare * 1000:.0f} ms "
+            f"| {handler / bare:.2f}x | {low:.2f}x to {high:.2f}x |"
+        )
 
     print(
         "\nwithout bytecode (the asset's modules, the baseline's boto3 too, compiled at every "
