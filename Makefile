@@ -53,4 +53,4 @@ diff: build ## Show what a deploy would change
 	$(CDK) diff $(CDK_ARGS)
 
 clean: ## Remove build output and the virtual environment
-	rm -rf build cdk.out $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build cdk.out $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

