@@ -35,6 +35,8 @@ ENVIRONMENT_AT_START = dict(os.environ)
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
 
+from botocore import xform_name  # noqa: E402
+
 import tests.conftest  # noqa: E402, F401  (the function's environment, pointing at moto)
 from image_retrier.tokens import client_token_for_event  # noqa: E402
 from infra.function_asset import FUNCTION_TARGET, build, host_target  # noqa: E402
@@ -234,11 +236,17 @@ FIRST_EVENTS = {
         0,
     ),
 }
-# The calls each first event makes (as its traced calls show), for the bare scripts.
-CALLS_OF = {
-    "skipped (a build failure)": ("get_image",),
-    "retried (a distribution timeout)": ("get_image", "update_item", "retry_image"),
-    "AVAILABLE (an image that never failed)": ("conditional_update_item",),
+# The calls each first event makes (as its traced calls show), for the bare scripts: each
+# operation, and the error code it must be refused with (AVAILABLE's ledger write, for an image
+# the ledger does not know) or None.
+CALLS_OF: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "skipped (a build failure)": (("get_image", None),),
+    "retried (a distribution timeout)": (
+        ("get_image", None),
+        ("update_item", None),
+        ("retry_image", None),
+    ),
+    "AVAILABLE (an image that never failed)": (("update_item", "ConditionalCheckFailedException"),),
 }
 
 
@@ -249,60 +257,56 @@ def _same(library: str, first_event: str) -> str:
     return f"{SAME_CALLS_LABEL}{library}: {first_event}"
 
 
-def _operation_names(first_event: str) -> list[str]:
-    """The calls of `first_event`, as X-Ray names them."""
-    return [
-        "".join(part.title() for part in op.removeprefix("conditional_").split("_"))
-        for op in CALLS_OF[first_event]
-    ]
+def _put_image(stand_ins: StandIns, image_name: str, number: int) -> str:
+    """Put a copy of the image `image_name` into the fake as image version `number`; its ARN."""
+    image = load_image(image_name)
+    arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{number}"
+    image["image"]["arn"] = arn
+    stand_ins.image_builder.put_image(image)
+    return arn
+
+
+def _retries_of(stand_ins: StandIns, arn: str) -> int:
+    return sum(
+        call.image_build_version_arn == arn for call in stand_ins.image_builder.accepted_retries
+    )
 
 
 def _same_calls(sandbox: Sandbox, stand_ins: StandIns, library: str, name: str, run: int) -> float:
     """A bare `library` script making the calls of first event `name`, for an image of its
     own."""
     _, image_name, retries = FIRST_EVENTS[name]
-    image = load_image(image_name)
-    arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{500 + run * 2 + (library == 'boto3')}"
-    image["image"]["arn"] = arn
-    stand_ins.image_builder.put_image(image)
+    arn = _put_image(stand_ins, image_name, 500 + run * 2 + (library == "boto3"))
     key = {"image_build_version_arn": {"S": arn}}
-    calls: dict[str, list[Any]] = {
-        "get_image": ["imagebuilder", {"imageBuildVersionArn": arn}, None],
-        # The retried path's reservation: a write that succeeds.
-        "update_item": [
-            "dynamodb",
-            {
-                "TableName": LEDGER_TABLE_NAME,
-                "Key": key,
-                "UpdateExpression": "ADD attempts :one",
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
-            },
-            None,
-        ],
-        # The AVAILABLE path's: a write refused, for an image the ledger does not know.
-        "conditional_update_item": [
-            "dynamodb",
-            {
-                "TableName": LEDGER_TABLE_NAME,
-                "Key": key,
-                "UpdateExpression": "SET recovered = :yes",
-                "ConditionExpression": "attribute_exists(image_build_version_arn)",
-                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
-            },
-            "ConditionalCheckFailedException",
-        ],
-        "retry_image": [
+    ledger_write: dict[str, Any] = {
+        "TableName": LEDGER_TABLE_NAME,
+        "Key": key,
+        "UpdateExpression": "ADD attempts :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    refused_ledger_write: dict[str, Any] = {
+        "TableName": LEDGER_TABLE_NAME,
+        "Key": key,
+        "UpdateExpression": "SET recovered = :yes",
+        "ConditionExpression": "attribute_exists(image_build_version_arn)",
+        "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+    }
+    parameters = {
+        "get_image": ("imagebuilder", {"imageBuildVersionArn": arn}),
+        "retry_image": (
             "imagebuilder",
             {"imageBuildVersionArn": arn, "clientToken": f"same-calls-{library}-{run}"},
-            None,
-        ],
+        ),
     }
-    operations = [
-        [calls[op][0], op.removeprefix("conditional_"), *calls[op][1:]] for op in CALLS_OF[name]
-    ]
+    operations = []
+    for operation, refused in CALLS_OF[name]:
+        if operation == "update_item":
+            service, arguments = "dynamodb", refused_ledger_write if refused else ledger_write
+        else:
+            service, arguments = parameters[operation]
+        operations.append([service, operation, arguments, refused])
     seconds = float(sandbox.run("-c", SAME_CALLS[library], json.dumps(operations)))
-    accepted = stand_ins.image_builder.accepted_retries
-    assert sum(call.image_build_version_arn == arn for call in accepted) == retries
+    assert _retries_of(stand_ins, arn) == retries
     return seconds
 
 
@@ -310,19 +314,16 @@ def _serve(sandbox: Sandbox, stand_ins: StandIns, name: str, run: int) -> tuple[
     """One cold start whose first event is `name`, for a new image each run (the ledger in the
     moto server outlives the runs): its seconds, and the seconds the stand-ins took to answer."""
     event_name, image_name, retries = FIRST_EVENTS[name]
-    event, image = load_event(event_name), load_image(image_name)
-    arn = f"{image['image']['arn'].rsplit('/', 1)[0]}/{100 + run}"
+    arn = _put_image(stand_ins, image_name, 100 + run)
+    event = load_event(event_name)
     event["id"], event["resources"] = f"cold-start-{run}-{event_name}", [arn]
-    image["image"]["arn"] = arn
-    stand_ins.image_builder.put_image(image)
 
     answered = len(stand_ins.answer_seconds)
     result = sandbox.cold_start(event)
     answering = sum(stand_ins.answer_seconds[answered:])
 
-    accepted = stand_ins.image_builder.accepted_retries
     assert result.batch_item_failures == 0, result
-    assert sum(call.image_build_version_arn == arn for call in accepted) == retries, result
+    assert _retries_of(stand_ins, arn) == retries, result
     # boto3 stays out of the function; wrapt's compiled part loads, as in Lambda.
     assert result.imported == ["wrapt._wrappers"], result
     return result.seconds, answering
@@ -393,7 +394,8 @@ def cold_start() -> None:
                 traced[name] = [call["aws"]["operation"] for call in calls]
                 # Every round: the bare scripts make the calls the handler made, no more, fewer
                 # or others.
-                assert traced[name] == _operation_names(name), (name, traced[name])
+                operations = [operation for operation, _ in CALLS_OF[name]]
+                assert [xform_name(call) for call in traced[name]] == operations, traced[name]
                 if with_bytecode:
                     less_answering[name].append(seconds - answering)
             rounds.append(measured[True])

@@ -106,8 +106,8 @@ def _requirements_hash(target: Target) -> str:
 def fingerprint(target: Target = FUNCTION_TARGET) -> str:
     digest = hashlib.sha256(f"{_requirements_hash(target)} {BOTOCORE_SERVICES}".encode())
     # This file too: how the asset is trimmed and compiled is part of what it is.
-    for compiler_file in (Path(__file__), PYODIDE_LOCK, PYODIDE_RUNNER, BYTECODE_COMPILER):
-        digest.update(compiler_file.read_bytes())
+    for build_file in (Path(__file__), PYODIDE_LOCK, PYODIDE_RUNNER, BYTECODE_COMPILER):
+        digest.update(build_file.read_bytes())
     for path in _source_files():
         digest.update(str(path.relative_to(FUNCTION_SOURCE)).encode())
         digest.update(path.read_bytes())

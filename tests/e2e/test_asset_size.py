@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from infra.function_asset import BOTOCORE_SERVICES, FUNCTION_TARGET, _is_complete, build
+from infra.function_asset import (
+    BOTOCORE_SERVICES,
+    FUNCTION_TARGET,
+    _cache_tag,
+    _is_complete,
+    build,
+)
 
 # Issue 6's target for the asset unzipped.
 MAX_ASSET_BYTES = 25_000_000
@@ -22,14 +28,18 @@ def test_the_asset_is_at_most_25_mb_with_its_models_and_bytecode() -> None:
     assert sum(path.stat().st_size for path in files) <= MAX_ASSET_BYTES
     kept = {path.name for path in (asset / "botocore" / "data").iterdir() if path.is_dir()}
     assert kept == set(BOTOCORE_SERVICES)
-    tag = f"cpython-{FUNCTION_TARGET.python_version.replace('.', '')}"
-    handler_bytecode = asset / "image_retrier" / "__pycache__" / f"handler.{tag}.pyc"
-    assert handler_bytecode.is_file()
+    handler_bytecode = f"handler.{_cache_tag(FUNCTION_TARGET)}.pyc"
+    assert (asset / "image_retrier" / "__pycache__" / handler_bytecode).is_file()
+    assert _is_complete(FUNCTION_TARGET, asset)
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(
-    "removed", ["botocore/data/dynamodb", "image_retrier/__pycache__/handler.cpython-314.pyc"]
+    "removed",
+    [
+        "botocore/data/dynamodb",
+        f"image_retrier/__pycache__/handler.{_cache_tag(FUNCTION_TARGET)}.pyc",
+    ],
 )
 def test_a_built_asset_missing_a_model_or_bytecode_is_built_again(
     removed: str, tmp_path: Path
