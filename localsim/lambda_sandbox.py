@@ -83,6 +83,9 @@ class StandIns:
     image_builder_endpoint: str
     moto_endpoint: str
     ca_bundle: Path
+    # Their own certificate alone: a bundle that trusts nothing else (the benchmark measures what
+    # loading botocore's full bundle costs each new connection).
+    certificate: Path
     # Seconds each answer took the stand-ins themselves, from request read to response built.
     answer_seconds: list[float] = field(default_factory=list)
 
@@ -128,7 +131,14 @@ def aws_stand_ins(asset: Path) -> Iterator[StandIns]:
             _https_server(timed(fake.wsgi_app), certificate) as image_builder_endpoint,
             _https_server(timed(moto), certificate) as endpoint,
         ):
-            yield StandIns(fake, image_builder_endpoint, endpoint, ca_bundle, answer_seconds)
+            yield StandIns(
+                fake,
+                image_builder_endpoint,
+                endpoint,
+                ca_bundle,
+                Path(certificate[0]),
+                answer_seconds,
+            )
 
 
 @dataclass(frozen=True)
