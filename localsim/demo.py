@@ -71,6 +71,12 @@ class ScenarioResult:
     dead_lettered: list[dict[str, str]] = field(default_factory=list)
     notifications: list[str] = field(default_factory=list)
     ledger: dict[str, Any] | None = None
+    # Why the scenario could not be played to its end (a case file missing or not JSON).
+    error: str | None = None
+
+
+class CaseError(Exception):
+    """A file of tests/cases that the demo cannot read: missing, or not JSON."""
 
 
 class SimulatedClock:
@@ -208,7 +214,10 @@ class LocalStack:
     def route(self, event: dict[str, Any]) -> bool:
         matched = event_pattern_matches(self._template.event_pattern, event)
         if matched:
-            self.clock.arrive(datetime.fromisoformat(event["time"]))
+            # The clock follows the events' times; an event without a valid one leaves it as it
+            # is, and goes on to the handler, which rejects it.
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                self.clock.arrive(datetime.fromisoformat(event["time"]))
             self._sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(event))
         return matched
 
@@ -304,14 +313,30 @@ class LocalLambdaContext:
         return 120_000
 
 
-def _load(folder: str, name: str) -> dict[str, Any]:
-    return json.loads((CASES / folder / name).read_text())  # type: ignore[no-any-return]
+def _load(folder: str, name: str) -> Any:
+    path = CASES / folder / name
+    try:
+        return json.loads(path.read_text())
+    except OSError as error:
+        raise CaseError(
+            f"{path.relative_to(PROJECT_ROOT)} cannot be read: {error.strerror}"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise CaseError(f"{path.relative_to(PROJECT_ROOT)} is not JSON: {error}") from None
 
 
 def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult:
+    result = ScenarioResult(name=scenario["name"], image=scenario["image"])
+    try:
+        _play(stack, scenario, result)
+    except CaseError as error:
+        result.error = str(error)
+    return result
+
+
+def _play(stack: LocalStack, scenario: dict[str, Any], result: ScenarioResult) -> None:
     image = _load("images", scenario["image"])
     arn = image["image"]["arn"]
-    result = ScenarioResult(name=scenario["name"], image=scenario["image"])
     stack.reset(image)
 
     for step in scenario["steps"]:
@@ -351,7 +376,6 @@ def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult
             "outcome": ledger["outcome"]["S"],
             "event_ids": sorted(ledger.get("event_ids", {}).get("SS", [])),
         }
-    return result
 
 
 def run(template_path: Path) -> list[ScenarioResult]:
@@ -360,7 +384,7 @@ def run(template_path: Path) -> list[ScenarioResult]:
     os.environ.update(
         {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"}
     )
-    scenarios = json.loads((CASES / "scenarios.json").read_text())["scenarios"]
+    scenarios = _load("", "scenarios.json")["scenarios"]
     with mock_aws():
         stack = LocalStack(StackTemplate(template_path))
         return [play_scenario(stack, scenario) for scenario in scenarios]
@@ -379,6 +403,8 @@ def _print_report(results: list[ScenarioResult]) -> None:
     print(LEGEND)
     for result in results:
         print(f"\n== {result.name}")
+        if result.error:
+            print(f"   error: {result.error}; the scenario stopped there")
         if result.get_image_calls:
             print(f"   GetImage serves: {result.image}")
         if not any(result.routed):
@@ -422,12 +448,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.template.is_file():
         parser.error(f"{args.template} does not exist; run `make synth` first")
 
-    results = run(args.template)
+    try:
+        results = run(args.template)
+    except CaseError as error:
+        parser.exit(1, f"error: {error}\n")
     if args.json:
         print(json.dumps([asdict(result) for result in results], indent=2))
     else:
         _print_report(results)
-    return 0
+    return 1 if any(result.error for result in results) else 0
 
 
 if __name__ == "__main__":
