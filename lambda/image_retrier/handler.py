@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from image_retrier.cold_start import ColdStart
+from image_retrier.cold_start import CollectorHold
 
-# First of all: the collector waits until the first event has been served (cold_start.py).
-cold_start = ColdStart()
+# First of all: the collector waits until the first invocation has ended (cold_start.py).
+collector_hold = CollectorHold()
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -142,13 +142,11 @@ def process_record(record: SQSRecord) -> None:
         raise
 
 
+@collector_hold.released_after
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    try:
-        return process_partial_response(
-            event=event, record_handler=process_record, processor=processor, context=context
-        )
-    finally:
-        cold_start.end()
+    return process_partial_response(
+        event=event, record_handler=process_record, processor=processor, context=context
+    )

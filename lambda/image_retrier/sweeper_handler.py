@@ -10,7 +10,15 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from image_retrier.handler import image_builder_client, ledger, logger, metrics, retrier, tracer
+from image_retrier.handler import (
+    collector_hold,
+    image_builder_client,
+    ledger,
+    logger,
+    metrics,
+    retrier,
+    tracer,
+)
 from image_retrier.sweeper import Sweeper
 
 sweeper = Sweeper(
@@ -22,6 +30,8 @@ sweeper = Sweeper(
 )
 
 
+# The handler's import holds the collector off; the sweeper's first invocation releases it.
+@collector_hold.released_after
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
