@@ -570,21 +570,6 @@ def _peak_resident_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _sqs_record(event: dict[str, Any], message_id: str) -> dict[str, Any]:
-    """The SQS record the event source mapping hands the function for one delivery."""
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"receipt-{message_id}",
-        "body": json.dumps(event),
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:image-events",
-        "awsRegion": "us-east-1",
-    }
-
-
 class AnsweringTime:
     """Seconds spent inside the stand-ins' answers (moto's and the Image Builder fake's), so that
     what is left of a run is the handler's own overhead."""
@@ -608,8 +593,8 @@ def run_burst(batch_size: int) -> None:
     from moto import mock_aws
     from moto.core.models import botocore_stubber
 
-    from localsim.demo import LocalLambdaContext
     from localsim.image_builder_fake import ImageBuilderFake
+    from localsim.lambda_invocation import LocalLambdaContext, sqs_record
 
     rng = random.Random(20261203)
     images = [
@@ -625,7 +610,7 @@ def run_burst(batch_size: int) -> None:
     deliveries = events + rng.sample(events, 300)
     rng.shuffle(deliveries)
     batches = [
-        [_sqs_record(event, f"burst-message-{n + i}") for i, event in enumerate(chunk)]
+        [sqs_record(event, f"burst-message-{n + i}") for i, event in enumerate(chunk)]
         for n in range(0, len(deliveries), batch_size)
         if (chunk := deliveries[n : n + batch_size])
     ]

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from localsim.image_builder_fake import ImageBuilderFake
+from localsim.lambda_invocation import LocalLambdaContext
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -298,19 +299,6 @@ class LocalStack:
             image_build_version_arn
         )
         return history
-
-
-class LocalLambdaContext:
-    """What the handler reads of its Lambda context, for invocations on this machine."""
-
-    function_name = "image-retrier"
-    memory_limit_in_mb = 512
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:image-retrier"
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 120_000
 
 
 def _load(folder: str, name: str) -> Any:

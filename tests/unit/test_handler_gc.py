@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import tests.conftest  # noqa: F401  (the function's environment)
+from localsim.lambda_invocation import sqs_record
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ import gc, json, sys
 sys.path[:0] = [{lambda_dir!r}, {project_root!r}]
 import tests.conftest
 from moto import mock_aws
-from localsim.demo import LocalLambdaContext
+from localsim.lambda_invocation import LocalLambdaContext
 from localsim.image_builder_fake import ImageBuilderFake
 
 with mock_aws():
@@ -41,21 +42,7 @@ with mock_aws():
 print(json.dumps({{"states": states, "first_answer": answers[0]}}))
 """
 # A record whose body is not JSON: rejected into the dead-letter queue, a batch that succeeds.
-REJECTED_RECORD = {
-    "Records": [
-        {
-            "messageId": "gc-test",
-            "receiptHandle": "r",
-            "body": "not json",
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:image-events",
-            "awsRegion": "us-east-1",
-        }
-    ]
-}
+REJECTED_RECORD = {"Records": [sqs_record("not json", "gc-test")]}
 
 
 def _cold_start(
@@ -80,17 +67,22 @@ def _cold_start(
     return [tuple(state) for state in report["states"]], report["first_answer"]
 
 
+def _assert_frozen_once(first: tuple[bool, int], second: tuple[bool, int]) -> None:
+    enabled, frozen = first
+    assert enabled
+    assert frozen > 10_000
+    # Frozen once: later invocations freeze nothing more (frozen objects that die leave the
+    # count).
+    assert second[0]
+    assert second[1] <= frozen
+
+
 def test_the_collector_waits_for_the_first_event_then_its_objects_are_frozen() -> None:
     (imported, first, second), answer = _cold_start()
 
     assert answer == {"batchItemFailures": []}
     assert imported == (False, 0)
-    enabled, frozen = first
-    assert enabled
-    assert frozen > 10_000
-    # Frozen once: later events freeze nothing more (frozen objects that die leave the count).
-    assert second[0]
-    assert second[1] <= frozen
+    _assert_frozen_once(first, second)
 
 
 def test_a_first_invocation_that_fails_still_lets_the_collector_run() -> None:
@@ -108,11 +100,7 @@ def test_the_sweepers_first_invocation_lets_the_collector_run() -> None:
     assert isinstance(answer, dict)
     assert answer["swept"] == []
     assert imported == (False, 0)
-    enabled, frozen = first
-    assert enabled
-    assert frozen > 10_000
-    assert second[0]
-    assert second[1] <= frozen
+    _assert_frozen_once(first, second)
 
 
 def test_a_collector_switched_off_before_the_import_stays_off() -> None:
