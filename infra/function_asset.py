@@ -79,10 +79,12 @@ def host_target() -> Target:
             f"the function's asset can be built to run here only on Linux on x86_64 or aarch64, "
             f"not on {sys.platform} {platform.machine()}"
         )
+    python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    # One folder per Python: benchmarks run on two side by side do not rebuild each other's.
     return Target(
-        f"{sys.version_info.major}.{sys.version_info.minor}",
+        python_version,
         f"manylinux2014_{machine}",
-        BUILD_ROOT / "function-host",
+        BUILD_ROOT / f"function-host-{python_version}",
     )
 
 

@@ -109,3 +109,5 @@ def test_the_asset_is_built_for_the_functions_runtime_and_the_benchmarks_one_apa
     # the next deploy would ship this machine's wheels to the arm64 function.
     host = host_target()
     assert host.directory != ASSET_DIR and host.stamp != FUNCTION_TARGET.stamp
+    # One per Python: the benchmark run with two Pythons side by side rebuilds neither's.
+    assert host.directory.name == f"function-host-{sys.version_info.major}.{sys.version_info.minor}"
