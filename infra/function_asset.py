@@ -133,19 +133,38 @@ def _install_dependencies(target: Target, deps: Path) -> None:
     partial.rename(deps)
 
 
-def without_documentation(node: Any) -> Any:
-    """A service model without its documentation texts, which only botocore's help reads; about
-    three quarters of each model, parsed by every cold start that makes the service's client. A
-    member that happens to be named "documentation" is a structure, not a text, and stays."""
-    if isinstance(node, dict):
+def without_documentation(model: dict[str, Any]) -> dict[str, Any]:
+    """A service model without the documentation texts of the service, its operations, its shapes
+    and their members: about three quarters of each model, parsed by every cold start that makes
+    the service's client, and read by botocore only for help texts. Texts anywhere else stay:
+    botocore reads some as data (`clientContextParams` needs its parameters' documentation to
+    resolve an endpoint). A member that happens to be named "documentation" stays too."""
+
+    def without_text(node: dict[str, Any]) -> dict[str, Any]:
         return {
-            key: without_documentation(value)
+            key: value
             for key, value in node.items()
             if not (key == "documentation" and isinstance(value, str))
         }
-    if isinstance(node, list):
-        return [without_documentation(value) for value in node]
-    return node
+
+    def shape_without_text(shape: dict[str, Any]) -> dict[str, Any]:
+        bare = without_text(shape)
+        if isinstance(shape.get("members"), dict):
+            bare["members"] = {
+                name: without_text(member) for name, member in shape["members"].items()
+            }
+        return bare
+
+    bare = without_text(model)
+    if "operations" in model:
+        bare["operations"] = {
+            name: without_text(operation) for name, operation in model["operations"].items()
+        }
+    if "shapes" in model:
+        bare["shapes"] = {
+            name: shape_without_text(shape) for name, shape in model["shapes"].items()
+        }
+    return bare
 
 
 def _trim_service_models(asset_dir: Path) -> None:

@@ -7,9 +7,8 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+# First: the handler's first statement holds the collector off (cold_start.py) for everything
+# the import loads after it.
 from image_retrier.handler import (
     collector_hold,
     image_builder_client,
@@ -19,6 +18,11 @@ from image_retrier.handler import (
     retrier,
     tracer,
 )
+
+# isort: split
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from image_retrier.sweeper import Sweeper
 
 sweeper = Sweeper(

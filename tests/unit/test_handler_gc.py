@@ -16,8 +16,9 @@ from localsim.lambda_invocation import sqs_record
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Prints, as JSON, the collector's state (on, objects frozen) after the import, after the first
-# invocation and after the second, and what the first invocation answered. AWS is moto; Image
-# Builder is the project's fake, holding no image.
+# invocation and after the second; how many collections ran during the import and the first
+# invocation; and what the first invocation answered. AWS is moto; Image Builder is the
+# project's fake, holding no image.
 COLD_START = """
 import gc, json, sys
 {before}
@@ -27,33 +28,48 @@ from moto import mock_aws
 from localsim.lambda_invocation import LocalLambdaContext
 from localsim.image_builder_fake import ImageBuilderFake
 
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(phase))
 with mock_aws():
     tests.conftest.create_aws_resources()
+    collections.clear()
     from image_retrier import {entry_point} as entry_point
     ImageBuilderFake().attach(entry_point.image_builder_client)
     states = [(gc.isenabled(), gc.get_freeze_count())]
     answers = []
-    for event in ({first}, {second}):
+    for event, context in (({first}, {first_context}), ({second}, LocalLambdaContext())):
+        if not answers:
+            collections.clear()
         try:
-            answers.append(entry_point.lambda_handler(event, LocalLambdaContext()))
+            answers.append(entry_point.lambda_handler(event, context))
         except Exception as error:
             answers.append(type(error).__name__)
+        if len(answers) == 1:
+            during_first = len(collections)
         states.append((gc.isenabled(), gc.get_freeze_count()))
-print(json.dumps({{"states": states, "first_answer": answers[0]}}))
+print(json.dumps({{
+    "states": states, "first_answer": answers[0], "collections_during_first": during_first,
+}}))
 """
 # A record whose body is not JSON: rejected into the dead-letter queue, a batch that succeeds.
 REJECTED_RECORD = {"Records": [sqs_record("not json", "gc-test")]}
 
 
 def _cold_start(
-    entry_point: str = "handler", first: object = REJECTED_RECORD, before: str = ""
-) -> tuple[list[tuple[bool, int]], object]:
+    entry_point: str = "handler",
+    first: object = REJECTED_RECORD,
+    before: str = "",
+    first_context: str = "LocalLambdaContext()",
+) -> tuple[list[tuple[bool, int]], object, int]:
+    """The collector's states, the first invocation's answer, and the collections that ran
+    during that invocation."""
     script = COLD_START.format(
         before=before,
         lambda_dir=str(PROJECT_ROOT / "lambda"),
         project_root=str(PROJECT_ROOT),
         entry_point=entry_point,
         first=repr(first),
+        first_context=first_context,
         second=repr(REJECTED_RECORD if entry_point == "handler" else {}),
     )
     result = subprocess.run(
@@ -64,7 +80,8 @@ def _cold_start(
         env={**os.environ, "SWEEP_LOOK_BACK_HOURS": "24"},
     )
     report = json.loads(result.stdout.splitlines()[-1])
-    return [tuple(state) for state in report["states"]], report["first_answer"]
+    states = [tuple(state) for state in report["states"]]
+    return states, report["first_answer"], report["collections_during_first"]
 
 
 def _assert_frozen_once(first: tuple[bool, int], second: tuple[bool, int]) -> None:
@@ -78,15 +95,16 @@ def _assert_frozen_once(first: tuple[bool, int], second: tuple[bool, int]) -> No
 
 
 def test_the_collector_waits_for_the_first_event_then_its_objects_are_frozen() -> None:
-    (imported, first, second), answer = _cold_start()
+    (imported, first, second), answer, collections = _cold_start()
 
     assert answer == {"batchItemFailures": []}
     assert imported == (False, 0)
+    assert collections == 0
     _assert_frozen_once(first, second)
 
 
 def test_a_first_invocation_that_fails_still_lets_the_collector_run() -> None:
-    (_, first, _), answer = _cold_start(first=None)
+    (_, first, _), answer, _ = _cold_start(first=None)
 
     assert answer == "ValueError"
     enabled, frozen = first
@@ -94,17 +112,30 @@ def test_a_first_invocation_that_fails_still_lets_the_collector_run() -> None:
     assert frozen > 10_000
 
 
+def test_a_first_invocation_refused_before_its_body_still_lets_the_collector_run() -> None:
+    # Powertools' Logger reads the context before the handler's body runs: the collector's hold
+    # must be released by a wrapper outside it.
+    for entry_point in ("handler", "sweeper_handler"):
+        (_, first, _), answer, _ = _cold_start(entry_point, first={}, first_context="None")
+
+        assert answer == "AttributeError", entry_point
+        enabled, frozen = first
+        assert enabled, entry_point
+        assert frozen > 10_000, entry_point
+
+
 def test_the_sweepers_first_invocation_lets_the_collector_run() -> None:
-    (imported, first, second), answer = _cold_start("sweeper_handler", first={})
+    (imported, first, second), answer, collections = _cold_start("sweeper_handler", first={})
 
     assert isinstance(answer, dict)
     assert answer["swept"] == []
     assert imported == (False, 0)
+    assert collections == 0
     _assert_frozen_once(first, second)
 
 
 def test_a_collector_switched_off_before_the_import_stays_off() -> None:
-    states, answer = _cold_start(before="gc.disable()")
+    states, answer, _ = _cold_start(before="gc.disable()")
 
     assert answer == {"batchItemFailures": []}
     assert states == [(False, 0)] * 3
