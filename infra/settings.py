@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-OUR_KEY = re.compile(r"^[a-z][A-Za-z0-9]*$")
-# Keys with these characters belong to the CDK itself (feature flags, look-up caches).
+# Keys with these characters belong to the CDK itself (feature flags, look-up caches), as do
+# a few plain ones; every other key is this app's, and one it does not read fails the synth.
 CDK_KEY = re.compile(r"[:@/]")
+CDK_PLAIN_KEYS = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IMAGE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._\-*?\[\]]{1,128}$")
 PIPELINE_ARN_PATTERN = re.compile(
@@ -187,8 +188,14 @@ def _string_list(value: Any, split_commas: bool = True) -> list[str]:
             try:
                 value = json.loads(text)
             except ValueError:
-                if split_commas:
-                    raise _Invalid("not a valid JSON list") from None
+                # One regular expression may start with a character class ("[Pp]olicy"), but
+                # one that also ends with "]" is a list gone wrong ("['Denied']" would become
+                # a class matching almost any message).
+                if split_commas or text.endswith("]"):
+                    raise _Invalid(
+                        "not a valid JSON list; write a list of strings in double quotes, "
+                        'e.g. ["Denied", "Not allowed"]'
+                    ) from None
                 value = [text]
         elif split_commas:
             value = [item for item in text.split(",") if item.strip()]
@@ -253,9 +260,11 @@ def _regular_expressions(value: Any) -> tuple[str, ...]:
     patterns = tuple(dict.fromkeys(_string_list(value, split_commas=False)))
     for pattern in patterns:
         try:
-            re.compile(pattern)
+            compiled = re.compile(pattern)
         except re.error as error:
             raise _Invalid(f"{pattern!r} is not a valid regular expression: {error}") from None
+        if compiled.search(""):
+            raise _Invalid(f"{pattern!r} matches an empty message, so it would match every one")
     return patterns
 
 
@@ -566,11 +575,9 @@ def _folded(name: str) -> str:
 def _reject_unknown_keys(context: Mapping[str, Any]) -> None:
     folded_keys = {_folded(key): key for key in KNOWN_KEYS}
     for name in sorted(context):
-        if name in KNOWN_KEYS or CDK_KEY.search(name):
+        if name in KNOWN_KEYS or name in CDK_PLAIN_KEYS or CDK_KEY.search(name):
             continue
         close = difflib.get_close_matches(_folded(name), list(folded_keys), n=1, cutoff=0.75)
-        if not OUR_KEY.match(name) and not close:
-            continue
         close = [folded_keys[match] for match in close] or difflib.get_close_matches(
             name, KNOWN_KEYS, n=1, cutoff=0.5
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 import pytest
@@ -141,3 +142,30 @@ def test_unknown_causes_can_be_made_notify_only() -> None:
     decision = decide(CHANGE, inspection, notify, classify(inspection, RULES))
 
     assert (decision.decision, decision.reason) == (Decision.NEEDS_FIX, "unknown_cause")
+
+
+# A repetition without an upper bound: `*`, `+` or `{n,}` not escaped.
+UNBOUNDED_REPETITION = re.compile(r"(?<!\\)([*+]|\{\d*,\})")
+
+
+def test_every_gap_a_built_in_rule_allows_is_bounded() -> None:
+    # An unbounded gap ("key[^.]*denied") is tried from every place its first word occurs, to the
+    # end of the sentence: a long message without full stops took seconds per rule.
+    for rule in RULES:
+        assert not UNBOUNDED_REPETITION.search(rule.pattern.pattern), rule.name
+
+
+def test_a_long_message_is_classified_by_the_cause_at_its_end() -> None:
+    message = "key " * 10_000 + ". Rate exceeded for CopyImage"
+    failure = RegionFailure(
+        region="eu-west-1",
+        status="FAILED",
+        target_account_id=None,
+        image_configuration_step=None,
+        error_message=message,
+    )
+
+    classification = classify(_inspection(failure), RULES)
+
+    assert classification.failure_class is FailureClass.TRANSIENT
+    assert classification.rules == ["throttled"]

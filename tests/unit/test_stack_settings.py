@@ -190,3 +190,28 @@ def test_cdk_own_context_keys_are_left_alone() -> None:
         "availability-zones:account=111122223333:region=us-east-1": ["us-east-1a"],
     }
     assert StackSettings.from_context(context) == StackSettings()
+
+
+@pytest.mark.parametrize("value", ["['MyOrgPolicyDenied']", "[MyOrgPolicyDenied]", '["X",]'])
+def test_a_pattern_list_that_is_not_json_fails_instead_of_becoming_one_pattern(value: str) -> None:
+    # As one regular expression, "['MyOrgPolicyDenied']" is a character class: it would match
+    # almost every message and turn every failure into a permanent one.
+    with pytest.raises(ContextError, match=r"permanentPatterns=.*not a valid JSON list"):
+        StackSettings.from_context({"permanentPatterns": value})
+
+
+def test_a_single_pattern_may_start_with_a_character_class() -> None:
+    settings = StackSettings.from_context({"transientPatterns": "[Pp]olicy not ready"})
+    assert settings.transient_patterns == ("[Pp]olicy not ready",)
+
+
+@pytest.mark.parametrize("pattern", ["x*", "(Denied)?", "|Denied"])
+def test_a_pattern_that_matches_an_empty_message_fails_the_synth(pattern: str) -> None:
+    with pytest.raises(ContextError, match="matches an empty message"):
+        StackSettings.from_context({"permanentPatterns": [pattern]})
+
+
+@pytest.mark.parametrize("name", ["retry_delay", "RetryDelay", "Sweeper", "Email", "Foo"])
+def test_any_plain_key_the_app_does_not_read_fails_the_synth(name: str) -> None:
+    with pytest.raises(ContextError, match=f"Unknown context key '{name}'"):
+        StackSettings.from_context({name: "600"})
