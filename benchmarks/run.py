@@ -541,7 +541,11 @@ def package_size() -> None:
     print(f"asset: {total / 1e6:.1f} MB (target <= 25 MB: {'met' if total <= 25e6 else 'MISSED'})")
     tag = FUNCTION_TARGET.python_version.replace(".", "")
     bytecode = sum(path.stat().st_size for path in asset.rglob(f"*.cpython-{tag}.pyc"))
-    print(f"of which botocore service models kept: {botocore_data / 1e6:.1f} MB")
+    endpoints = (asset / "botocore" / "data" / "endpoints.json").stat().st_size
+    print(
+        f"of which botocore service models kept: {botocore_data / 1e6:.1f} MB, "
+        f"{endpoints / 1e6:.2f} MB of it botocore's endpoints.json"
+    )
     print(f"of which bytecode for Python {FUNCTION_TARGET.python_version}: {bytecode / 1e6:.1f} MB")
 
 

@@ -313,8 +313,19 @@ def _load(folder: str, name: str) -> Any:
         raise CaseError(f"{path.relative_to(PROJECT_ROOT)} is not JSON: {error}") from None
 
 
-def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult:
-    result = ScenarioResult(name=scenario["name"], image=scenario["image"])
+def _load_object(folder: str, name: str) -> dict[str, Any]:
+    loaded = _load(folder, name)
+    if not isinstance(loaded, dict):
+        kind = {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+            type(loaded), "number"
+        )
+        raise CaseError(f"tests/cases/{folder}/{name} holds a JSON {kind}, not an object")
+    return loaded
+
+
+def play_scenario(stack: LocalStack, scenario: Any) -> ScenarioResult:
+    name = scenario.get("name", "?") if isinstance(scenario, dict) else "?"
+    result = ScenarioResult(name=str(name), image=str(_get(scenario, "image", "")))
     try:
         _play(stack, scenario, result)
     except CaseError as error:
@@ -322,16 +333,43 @@ def play_scenario(stack: LocalStack, scenario: dict[str, Any]) -> ScenarioResult
     return result
 
 
-def _play(stack: LocalStack, scenario: dict[str, Any], result: ScenarioResult) -> None:
-    image = _load("images", scenario["image"])
-    arn = image["image"]["arn"]
+def _get(scenario: Any, key: str, default: Any) -> Any:
+    return scenario.get(key, default) if isinstance(scenario, dict) else default
+
+
+def _checked(scenario: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The scenario's image file and steps, or a CaseError naming what is wrong with it."""
+    where = "tests/cases/scenarios.json"
+    if not isinstance(scenario, dict) or not isinstance(scenario.get("image"), str):
+        raise CaseError(f'a scenario in {where} names no image file ("image")')
+    steps = scenario.get("steps")
+    if not isinstance(steps, list):
+        raise CaseError(f'the scenario\'s "steps" in {where} is not a list')
+    for number, step in enumerate(steps, start=1):
+        delivers = isinstance(step, dict) and isinstance(step.get("deliver"), str)
+        if not isinstance(step, dict) or not (
+            "image_status" in step or (delivers and isinstance(step.get("as", {}), dict))
+        ):
+            raise CaseError(
+                f'step {number} of the scenario in {where} needs "deliver" (an event file, '
+                'with an optional "as" object) or "image_status"'
+            )
+    return scenario["image"], steps
+
+
+def _play(stack: LocalStack, scenario: Any, result: ScenarioResult) -> None:
+    image_file, steps = _checked(scenario)
+    image = _load_object("images", image_file)
+    arn = image.get("image", {}).get("arn") if isinstance(image.get("image"), dict) else None
+    if not isinstance(arn, str):
+        raise CaseError(f"tests/cases/images/{image_file} has no image.arn")
     stack.reset(image)
 
-    for step in scenario["steps"]:
+    for step in steps:
         if "image_status" in step:
             stack.image_builder.set_status(arn, step["image_status"])
             continue
-        event = _load("events", step["deliver"]) | step.get("as", {})
+        event = _load_object("events", step["deliver"]) | step.get("as", {})
         routed = stack.route(event)
         result.routed.append(routed)
         if routed:
@@ -395,7 +433,7 @@ def _print_report(results: list[ScenarioResult]) -> None:
             print(f"   error: {result.error}; the scenario stopped there")
         if result.get_image_calls:
             print(f"   GetImage serves: {result.image}")
-        if not any(result.routed):
+        if result.routed and not any(result.routed):
             print(f"   {len(result.routed)} event(s): none routed by the rule (no queue, no call)")
         for decision in result.decisions:
             attempt = f" attempt {decision.attempt}" if decision.attempt else ""
