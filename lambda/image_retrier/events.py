@@ -74,7 +74,10 @@ def parse_state_change(event: Any) -> ImageStateChange:
 
     resources = event.get("resources")
     if not isinstance(resources, list) or not resources:
-        raise MalformedEventError("no_resources", "resources is empty; it must hold the image ARN")
+        found = "missing" if resources is None else "empty" if resources == [] else "not a list"
+        raise MalformedEventError(
+            "no_resources", f"resources is {found}; it must be a list holding the image ARN"
+        )
     image_build_version_arn = resources[0]
     arn = (
         IMAGE_BUILD_VERSION_ARN.match(image_build_version_arn)

@@ -103,3 +103,21 @@ def test_deeply_nested_body_is_rejected_not_crashed() -> None:
 def test_failure_time_is_read_from_the_event() -> None:
     change = parse_message_body(_mutated())
     assert change.failed_at.isoformat() == "2026-11-30T09:14:07+00:00"
+
+
+@pytest.mark.parametrize(
+    ("resources", "found"),
+    [(None, "missing"), ([], "empty"), ("arn:aws:imagebuilder:x", "not a list")],
+)
+def test_the_rejection_says_what_is_wrong_with_resources(resources: object, found: str) -> None:
+    event = load_event("distribution-failed.json")
+    if resources is None:
+        del event["resources"]
+    else:
+        event["resources"] = resources
+
+    with pytest.raises(MalformedEventError) as rejected:
+        parse_message_body(json.dumps(event))
+
+    assert rejected.value.reason == "no_resources"
+    assert rejected.value.detail.startswith(f"resources is {found};")
