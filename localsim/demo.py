@@ -301,16 +301,18 @@ class LocalStack:
         return history
 
 
+def _shown(folder: str, name: str) -> Path:
+    """How a case file is named in an error: from the project's root."""
+    return (CASES / folder / name).relative_to(PROJECT_ROOT)
+
+
 def _load(folder: str, name: str) -> Any:
-    path = CASES / folder / name
     try:
-        return json.loads(path.read_text())
+        return json.loads((CASES / folder / name).read_text())
     except OSError as error:
-        raise CaseError(
-            f"{path.relative_to(PROJECT_ROOT)} cannot be read: {error.strerror}"
-        ) from None
+        raise CaseError(f"{_shown(folder, name)} cannot be read: {error.strerror}") from None
     except json.JSONDecodeError as error:
-        raise CaseError(f"{path.relative_to(PROJECT_ROOT)} is not JSON: {error}") from None
+        raise CaseError(f"{_shown(folder, name)} is not JSON: {error}") from None
 
 
 def _load_object(folder: str, name: str) -> dict[str, Any]:
@@ -319,13 +321,13 @@ def _load_object(folder: str, name: str) -> dict[str, Any]:
         kind = {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
             type(loaded), "number"
         )
-        raise CaseError(f"tests/cases/{folder}/{name} holds a JSON {kind}, not an object")
+        raise CaseError(f"{_shown(folder, name)} holds a JSON {kind}, not an object")
     return loaded
 
 
 def play_scenario(stack: LocalStack, scenario: Any) -> ScenarioResult:
-    name = scenario.get("name", "?") if isinstance(scenario, dict) else "?"
-    result = ScenarioResult(name=str(name), image=str(_get(scenario, "image", "")))
+    named = scenario if isinstance(scenario, dict) else {}
+    result = ScenarioResult(name=str(named.get("name", "?")), image=str(named.get("image", "")))
     try:
         _play(stack, scenario, result)
     except CaseError as error:
@@ -333,13 +335,9 @@ def play_scenario(stack: LocalStack, scenario: Any) -> ScenarioResult:
     return result
 
 
-def _get(scenario: Any, key: str, default: Any) -> Any:
-    return scenario.get(key, default) if isinstance(scenario, dict) else default
-
-
 def _checked(scenario: Any) -> tuple[str, list[dict[str, Any]]]:
     """The scenario's image file and steps, or a CaseError naming what is wrong with it."""
-    where = "tests/cases/scenarios.json"
+    where = _shown("", "scenarios.json")
     if not isinstance(scenario, dict) or not isinstance(scenario.get("image"), str):
         raise CaseError(f'a scenario in {where} names no image file ("image")')
     steps = scenario.get("steps")
@@ -360,9 +358,10 @@ def _checked(scenario: Any) -> tuple[str, list[dict[str, Any]]]:
 def _play(stack: LocalStack, scenario: Any, result: ScenarioResult) -> None:
     image_file, steps = _checked(scenario)
     image = _load_object("images", image_file)
-    arn = image.get("image", {}).get("arn") if isinstance(image.get("image"), dict) else None
+    record = image.get("image")
+    arn = record.get("arn") if isinstance(record, dict) else None
     if not isinstance(arn, str):
-        raise CaseError(f"tests/cases/images/{image_file} has no image.arn")
+        raise CaseError(f"{_shown('images', image_file)} has no image.arn")
     stack.reset(image)
 
     for step in steps:

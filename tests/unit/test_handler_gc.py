@@ -16,8 +16,8 @@ from localsim.lambda_invocation import sqs_record
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Prints, as JSON, the collector's state (on, objects frozen) after the import, after the first
-# invocation and after the second; how many collections ran during the import and the first
-# invocation; and what the first invocation answered. AWS is moto; Image Builder is the
+# invocation and after the second; how many collections ran from the import to the end of the
+# first invocation; and what the first invocation answered. AWS is moto; Image Builder is the
 # project's fake, holding no image.
 COLD_START = """
 import gc, json, sys
@@ -38,17 +38,15 @@ with mock_aws():
     states = [(gc.isenabled(), gc.get_freeze_count())]
     answers = []
     for event, context in (({first}, {first_context}), ({second}, LocalLambdaContext())):
-        if not answers:
-            collections.clear()
         try:
             answers.append(entry_point.lambda_handler(event, context))
         except Exception as error:
             answers.append(type(error).__name__)
         if len(answers) == 1:
-            during_first = len(collections)
+            in_cold_start = len(collections)
         states.append((gc.isenabled(), gc.get_freeze_count()))
 print(json.dumps({{
-    "states": states, "first_answer": answers[0], "collections_during_first": during_first,
+    "states": states, "first_answer": answers[0], "collections_in_cold_start": in_cold_start,
 }}))
 """
 # A record whose body is not JSON: rejected into the dead-letter queue, a batch that succeeds.
@@ -61,8 +59,8 @@ def _cold_start(
     before: str = "",
     first_context: str = "LocalLambdaContext()",
 ) -> tuple[list[tuple[bool, int]], object, int]:
-    """The collector's states, the first invocation's answer, and the collections that ran
-    during that invocation."""
+    """The collector's states, the first invocation's answer, and the collections that ran from
+    the import to the end of that invocation."""
     script = COLD_START.format(
         before=before,
         lambda_dir=str(PROJECT_ROOT / "lambda"),
@@ -81,7 +79,7 @@ def _cold_start(
     )
     report = json.loads(result.stdout.splitlines()[-1])
     states = [tuple(state) for state in report["states"]]
-    return states, report["first_answer"], report["collections_during_first"]
+    return states, report["first_answer"], report["collections_in_cold_start"]
 
 
 def _assert_frozen_once(first: tuple[bool, int], second: tuple[bool, int]) -> None:
