@@ -225,7 +225,7 @@ def _number(minimum: float, maximum: float) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
         if isinstance(value, bool):
             raise _Invalid("a boolean is not a number")
-        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,6}(\.[0-9]{1,6})?\s*", value):
+        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,9}(\.[0-9]{1,30})?\s*", value):
             value = float(value)
         if not isinstance(value, int | float):
             raise _Invalid("")

@@ -28,6 +28,8 @@ class MalformedEventError(ValueError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        # The event's id, when it has a valid one, so that the rejection can be found by it.
+        self.event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,16 @@ def parse_message_body(body: str) -> ImageStateChange:
 
 
 def parse_state_change(event: Any) -> ImageStateChange:
+    try:
+        return _parse_state_change(event)
+    except MalformedEventError as error:
+        event_id = event.get("id") if isinstance(event, Mapping) else None
+        if isinstance(event_id, str) and EVENT_ID.match(event_id):
+            error.event_id = event_id
+        raise
+
+
+def _parse_state_change(event: Any) -> ImageStateChange:
     if not isinstance(event, Mapping):
         raise MalformedEventError("not_an_object", "the event is not a JSON object")
 

@@ -106,9 +106,11 @@ def process_record(record: SQSRecord) -> None:
     try:
         change = parse_message_body(record.body)
     except MalformedEventError as error:
+        logger.set_correlation_id(error.event_id)
         logger.error(
             "event rejected",
             message_id=record.message_id,
+            event_id=error.event_id,  # None (dropped from the line) when it has none
             reject_reason=error.reason,
             reject_detail=error.detail,
         )

@@ -173,6 +173,9 @@ def test_malformed_event_is_kept_in_the_dead_letter_queue_without_any_call(
     assert kept["MessageAttributes"]["rejectReason"]["StringValue"] == "no_resources"
     (line,) = harness.log_lines("event rejected")
     assert line["reject_reason"] == "no_resources"
+    # The event's id, so that the rejection is found by it as every other line of the event.
+    event_id = load_event("malformed-no-resources.json")["id"]
+    assert (line["event_id"], line["correlation_id"]) == (event_id, event_id)
 
 
 def test_a_bad_record_does_not_hold_up_the_good_ones_in_its_batch(harness: Harness) -> None:

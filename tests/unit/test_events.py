@@ -45,6 +45,21 @@ def test_event_with_empty_resources_is_rejected_naming_the_reason() -> None:
     assert rejected.value.reason == "no_resources"
 
 
+def test_a_rejected_event_keeps_its_id_when_the_id_is_valid() -> None:
+    valid_id = load_event("distribution-failed.json")["id"]
+
+    with pytest.raises(MalformedEventError) as with_id:
+        parse_message_body(_mutated(resources=[]))
+    with pytest.raises(MalformedEventError) as bad_id:
+        parse_message_body(_mutated(id="no spaces allowed", resources=[]))
+    with pytest.raises(MalformedEventError) as not_an_object:
+        parse_message_body("[1]")
+
+    assert (with_id.value.reason, with_id.value.event_id) == ("no_resources", valid_id)
+    assert (bad_id.value.reason, bad_id.value.event_id) == ("invalid_id", None)
+    assert not_an_object.value.event_id is None
+
+
 def _mutated(**changes: object) -> str:
     event = load_event("distribution-failed.json")
     event.update(changes)
