@@ -29,6 +29,13 @@ class ReservationKind(StrEnum):
     BUDGET_SPENT = "budget_spent"
 
 
+class Notice(StrEnum):
+    """The notices a person gets at most once per image; each is also the image's outcome."""
+
+    GAVE_UP = "gave_up"
+    NEEDS_FIX = "needs_fix"
+
+
 @dataclass(frozen=True)
 class Reservation:
     kind: ReservationKind
@@ -40,6 +47,8 @@ class Reservation:
     failed_execution: str | None = None
     # The token the attempt was reserved with; a duplicate repeats the call with it.
     client_token: str | None = None
+    # When the budget is spent: the notices already sent for the image, as the refusal read.
+    notices_sent: frozenset[Notice] = frozenset()
 
 
 class Outcome(StrEnum):
@@ -47,13 +56,6 @@ class Outcome(StrEnum):
     GAVE_UP = "gave_up"
     NEEDS_FIX = "needs_fix"
     RECOVERED = "recovered"
-
-
-class Notice(StrEnum):
-    """The notices a person gets at most once per image; each is also the image's outcome."""
-
-    GAVE_UP = "gave_up"
-    NEEDS_FIX = "needs_fix"
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -248,6 +250,9 @@ def _refused(old_item: dict[str, Any], event_id: str, failed_execution: str | No
     entries = [entry["M"] for entry in old_item.get("attempt_log", {}).get("L", [])]
     runs = [entry.get("failed_execution", {}).get("S", "-") for entry in entries]
     # The event's own attempt first; else the attempt another event took for the same run.
+    notices_sent = frozenset(
+        notice for notice in Notice if old_item.get(f"{notice.value}_notice", {}).get("S") == "sent"
+    )
     own = [n for n, entry in enumerate(entries) if entry["event_id"]["S"] == event_id]
     same_run = [n for n, run in enumerate(runs) if failed_execution and run == failed_execution]
     for index in own or same_run:
@@ -260,7 +265,9 @@ def _refused(old_item: dict[str, Any], event_id: str, failed_execution: str | No
             failed_execution=None if runs[index] == "-" else runs[index],
             client_token=entries[index]["client_token"]["S"],
         )
-    return Reservation(ReservationKind.BUDGET_SPENT, attempts_made, attempts_made)
+    return Reservation(
+        ReservationKind.BUDGET_SPENT, attempts_made, attempts_made, notices_sent=notices_sent
+    )
 
 
 def utc_now() -> datetime:

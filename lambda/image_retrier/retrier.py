@@ -144,6 +144,9 @@ class Retrier:
             )
             return RetrierResult(decision, client_token, deferred_seconds=waited)
         if decision.decision is Decision.GIVE_UP:
+            # The refusal read the item: a give-up already told needs no claim to be refused.
+            if Notice.GAVE_UP in reservation.notices_sent:
+                return RetrierResult(decision)
             return RetrierResult(decision, notified=self._give_up(change, decision, inspection))
         if decision.decision is not Decision.RETRY:
             return RetrierResult(decision)

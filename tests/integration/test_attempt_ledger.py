@@ -177,6 +177,28 @@ def test_give_up_is_told_exactly_once_even_under_duplicates(harness: RetrierHarn
     assert item["outcome"]["S"] == "gave_up"
 
 
+def test_a_give_up_already_told_makes_no_claim_write(harness: RetrierHarness) -> None:
+    for number in range(3):
+        _fail_again(harness.image_builder)
+        harness.deliver(harness.failure_event(f"event-{number}"))
+    _fail_again(harness.image_builder)
+    assert harness.deliver(harness.failure_event("event-3")).notified is True
+    writes: list[str] = []
+    harness.ledger._client.meta.events.register(
+        "before-parameter-build.dynamodb.UpdateItem",
+        lambda params, **_: writes.append(params["UpdateExpression"].split()[0]),
+    )
+
+    later = [harness.deliver(harness.failure_event(name)) for name in ("event-3", "event-4")]
+
+    assert [(result.decision.decision, result.outcome) for result in later] == [
+        (Decision.GIVE_UP, "already_notified")
+    ] * 2
+    # Only the reservations, each refused: the refusal showed the give-up notice as sent.
+    assert writes == ["ADD", "ADD"]
+    assert len(harness.notifications()) == 1
+
+
 def test_failed_notification_is_released_for_the_next_delivery(
     harness: RetrierHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
