@@ -49,6 +49,8 @@ class Reservation:
     client_token: str | None = None
     # When the budget is spent: the notices already sent for the image, as the refusal read.
     notices_sent: frozenset[Notice] = frozenset()
+    # When the attempt was reserved: by this delivery, or by the one whose attempt it found.
+    reserved_at: datetime | None = None
 
 
 class Outcome(StrEnum):
@@ -139,7 +141,11 @@ class AttemptLedger:
 
         attempts = int(response["Attributes"]["attempts"]["N"])
         return Reservation(
-            ReservationKind.NEW, attempt=attempts, attempts_made=attempts, client_token=client_token
+            ReservationKind.NEW,
+            attempt=attempts,
+            attempts_made=attempts,
+            client_token=client_token,
+            reserved_at=now,
         )
 
     def claim_notice(
@@ -264,6 +270,7 @@ def _refused(old_item: dict[str, Any], event_id: str, failed_execution: str | No
             superseded=number < attempts_made or outcome != Outcome.RETRYING.value,
             failed_execution=None if runs[index] == "-" else runs[index],
             client_token=entries[index]["client_token"]["S"],
+            reserved_at=datetime.fromisoformat(entries[index]["reserved_at"]["S"]),
         )
     return Reservation(
         ReservationKind.BUDGET_SPENT, attempts_made, attempts_made, notices_sent=notices_sent

@@ -131,8 +131,9 @@ class Retrier:
             failed_execution=failed_execution,
             cause=inspection.reason if inspection else None,
         )
-        # An event stamped in the future (sent by hand, or a clock gone wrong) waits from now.
-        failed_at = min(change.failed_at, now)
+        # An event stamped in the future (sent by hand, or a clock gone wrong) waits from its
+        # attempt's reservation, so that coming back from a wait does not start the wait again.
+        failed_at = min(change.failed_at, reservation.reserved_at or now)
         due_at = retry_due_at(failed_at, reservation.attempt, change.event_id, self._settings)
         decision = decide_attempt(
             decision, reservation, due_at, now, deferred_return, failed_execution

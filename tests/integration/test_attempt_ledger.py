@@ -88,18 +88,29 @@ def test_a_late_duplicate_after_the_give_up_does_not_retry(aws_resources: AwsRes
     assert len(harness.notifications()) == 1
 
 
-def test_an_event_stamped_in_the_future_waits_from_now(aws_resources: AwsResources) -> None:
+@pytest.mark.parametrize("stamped", ["9999-12-31T23:59:00Z", "2026-11-30T12:10:00Z"])
+def test_an_event_stamped_in_the_future_waits_once_from_its_first_arrival(
+    aws_resources: AwsResources, stamped: str
+) -> None:
     backoff = dataclasses.replace(
         SETTINGS, retry_delay_seconds=300, backoff_rate=2.0, max_retry_delay_seconds=3600
     )
     harness = RetrierHarness(aws_resources, backoff)
     harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
+    harness.clock.now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    event = harness.failure_event("event-1", time=stamped)
 
-    result = harness.deliver(harness.failure_event("event-1", time="9999-12-31T23:59:00Z"))
+    first = harness.deliver(event)
+    assert first.decision.decision is Decision.DEFER
+    assert first.deferred_seconds is not None
+    assert first.deferred_seconds <= 300
+    harness.clock.now += timedelta(seconds=first.deferred_seconds)
+    back = harness.deliver(event, deferred_return=True)
 
-    assert result.decision.decision is Decision.DEFER
-    assert result.deferred_seconds is not None
-    assert result.deferred_seconds <= 300
+    # Its return finds the wait over, though the event's time is still ahead.
+    assert back.decision.decision is Decision.RETRY
+    assert len(harness.image_builder.accepted_retries) == 1
+    assert harness.attempts() == 1
 
 
 def test_a_notice_that_went_out_is_not_sent_again_when_marking_it_fails(
