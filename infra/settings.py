@@ -19,12 +19,12 @@ from typing import Any
 # a few plain ones; every other key is this app's, and one it does not read fails the synth.
 CDK_KEY = re.compile(r"[:@/]")
 CDK_PLAIN_KEYS = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-IMAGE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._\-*?\[\]]{1,128}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+IMAGE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._\-*?\[\]]{1,128}\Z")
 PIPELINE_ARN_PATTERN = re.compile(
-    r"^arn:[a-z*-]+:imagebuilder:[a-z0-9*-]+:[0-9*]+:image-pipeline/\S+$"
+    r"^arn:[a-z*-]+:imagebuilder:[a-z0-9*-]+:[0-9*]+:image-pipeline/\S+\Z"
 )
-TAG = re.compile(r"^[^=\s][^=]{0,127}=[^=]{0,256}$")
+TAG = re.compile(r"^[^=\s][^=]{0,127}=[^=]{0,256}\Z")
 GLOB_CHARACTERS = frozenset("*?[")
 RETRYABLE_STAGES = ("DISTRIBUTING", "TESTING", "INTEGRATING")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -33,7 +33,7 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 )  # fmt: skip
-EVENT_BUS_NAME = re.compile(r"^[A-Za-z0-9._\-/]{1,256}$")
+EVENT_BUS_NAME = re.compile(r"^[A-Za-z0-9._\-/]{1,256}\Z")
 
 
 class ContextError(ValueError):

@@ -14,11 +14,11 @@ STATE_CHANGE_DETAIL_TYPE = "EC2 Image Builder Image State Change"
 
 IMAGE_BUILD_VERSION_ARN = re.compile(
     r"^arn:aws[a-z-]*:imagebuilder:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
-    r"image/[^/\s]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$"
+    r"image/[^/\s]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+\Z"
 )
 # EventBridge event ids are UUIDs; anything printable and short is accepted, nothing that
 # could not be logged or hashed.
-EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 
 
 class MalformedEventError(ValueError):

@@ -83,6 +83,11 @@ def _mutated(**changes: object) -> str:
         (_mutated(id=""), "no_id"),
         (_mutated(id="\ud800abc"), "invalid_id"),
         (_mutated(id="a b"), "invalid_id"),
+        (_mutated(id="e5f6a7b8-9abc-44ef-a123-456789abcdef\n"), "invalid_id"),
+        (
+            _mutated(resources=[load_event("distribution-failed.json")["resources"][0] + "\n"]),
+            "invalid_image_arn",
+        ),
         (_mutated(time="yesterday"), "invalid_time"),
         (_mutated(region="eu-west-1"), "image_arn_mismatch"),
         (_mutated(account="444455556666"), "image_arn_mismatch"),
