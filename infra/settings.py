@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 )  # fmt: skip
+# Image Builder lets a workflow step run for at most 12 hours: how long a retried distribution
+# may take before the image's next failure event.
+DISTRIBUTION_RUN_HOURS = 12
 EVENT_BUS_NAME = re.compile(r"^[A-Za-z0-9._\-/]{1,256}\Z")
 
 
@@ -109,6 +113,7 @@ class StackSettings:
         }
         settings = cls(**values)
         _reject_contradictions(settings)
+        _reject_a_ledger_that_forgets_too_soon(settings)
         cap, first = settings.max_retry_delay_seconds, settings.retry_delay_seconds
         if cap < first:
             raise ContextError(
@@ -559,12 +564,42 @@ def _reject_contradictions(settings: StackSettings) -> None:
                 f"Context values contradict: {', '.join(both)} is in both {include_key} and "
                 f"{exclude_key}, so it would be included and excluded at once. Remove it from one."
             )
-    both = sorted(set(settings.permanent_patterns) & set(settings.transient_patterns))
+    # The function matches patterns ignoring case.
+    both = sorted(
+        {pattern.lower() for pattern in settings.permanent_patterns}
+        & {pattern.lower() for pattern in settings.transient_patterns}
+    )
     if both:
         raise ContextError(
             f"Context values contradict: {', '.join(both)} is in both permanentPatterns and "
             "transientPatterns, so a failure it matches would be permanent and transient at "
             "once. Remove it from one."
+        )
+
+
+def _reject_a_ledger_that_forgets_too_soon(settings: StackSettings) -> None:
+    """An image's ledger item must outlive whatever may still act on the image: the longest
+    wait, the retried distribution's run, and the sweeper's look-back. Once it expires, the
+    image has a fresh budget and its notices are forgotten."""
+    needed_hours = (
+        settings.max_retry_delay_seconds / 3600
+        + DISTRIBUTION_RUN_HOURS
+        + (settings.sweeper_look_back_hours if settings.sweeper_enabled else 0)
+    )
+    if settings.ledger_ttl_days * 24 < needed_hours:
+        sweeper = (
+            f" plus sweeperLookBackHours={settings.sweeper_look_back_hours}"
+            if settings.sweeper_enabled
+            else ""
+        )
+        raise ContextError(
+            f"Context values contradict: ledgerTtlDays={settings.ledger_ttl_days} is shorter than "
+            f"maxRetryDelaySeconds={settings.max_retry_delay_seconds} "
+            f"({settings.max_retry_delay_seconds / 3600:g} hours) plus "
+            f"{DISTRIBUTION_RUN_HOURS} hours for a retried distribution to run{sweeper} "
+            f"({needed_hours:g} hours in all). An image's ledger item could expire while a later "
+            "event or the sweeper still acts on the image, which would then get a fresh attempt "
+            f"budget. Use ledgerTtlDays={math.ceil(needed_hours / 24)} or more."
         )
 
 

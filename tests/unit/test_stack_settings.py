@@ -180,6 +180,37 @@ def test_contradicting_delays_fail_the_synth() -> None:
         StackSettings.from_context({"retryDelaySeconds": 300, "maxRetryDelaySeconds": "60"})
 
 
+@pytest.mark.parametrize(
+    ("context", "needed"),
+    [
+        ({"ledgerTtlDays": "1"}, r"\(37 hours in all\)\. .* Use ledgerTtlDays=2 or more"),
+        (
+            {"ledgerTtlDays": 30, "sweeperLookBackHours": 720},
+            "plus sweeperLookBackHours=720 .* Use ledgerTtlDays=31 or more",
+        ),
+        (
+            {"ledgerTtlDays": 1, "sweeperEnabled": False, "maxRetryDelaySeconds": 86400},
+            r"maxRetryDelaySeconds=86400 \(24 hours\) plus 12 hours .* Use ledgerTtlDays=2 or more",
+        ),
+    ],
+)
+def test_a_ledger_that_would_forget_an_image_too_soon_fails_the_synth(
+    context: dict[str, Any], needed: str
+) -> None:
+    with pytest.raises(ContextError, match=f"ledgerTtlDays=.* is shorter than .*{needed}"):
+        StackSettings.from_context(context)
+
+
+def test_a_short_ledger_lifetime_is_allowed_when_nothing_outlives_it() -> None:
+    settings = StackSettings.from_context({"ledgerTtlDays": 1, "sweeperEnabled": "false"})
+    assert settings.ledger_ttl_days == 1
+
+
+def test_the_same_pattern_in_both_lists_contradicts_whatever_its_case() -> None:
+    with pytest.raises(ContextError, match="in both permanentPatterns and transientPatterns"):
+        StackSettings.from_context({"permanentPatterns": "Denied", "transientPatterns": "denied"})
+
+
 def test_unknown_key_with_no_close_match_lists_the_valid_keys() -> None:
     with pytest.raises(ContextError, match="Keys this app reads: maxAttempts, dryRun"):
         StackSettings.from_context({"color": "blue"})
