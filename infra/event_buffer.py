@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+import json
+from typing import Any
+
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
@@ -10,6 +13,8 @@ from constructs import Construct
 
 IMAGE_STATE_CHANGE = "EC2 Image Builder Image State Change"
 
+# EventBridge's default quota for an event pattern, in characters.
+EVENT_PATTERN_CHARACTERS = 2048
 # A record that failed this many receives is kept in the dead-letter queue for a person.
 MAX_RECEIVE_COUNT = 5
 DEAD_LETTER_RETENTION = Duration.days(14)
@@ -59,6 +64,11 @@ class FailedImageEventBuffer(Construct):
             if event_bus_name == "default"
             else events.EventBus.from_event_bus_name(self, "EventBus", event_bus_name)
         )
+        pattern: dict[str, Any] = {
+            "source": ["aws.imagebuilder"],
+            "detail-type": [IMAGE_STATE_CHANGE],
+            "detail": {"state": {"status": ["FAILED", "AVAILABLE"]}},
+        }
         self.rule = events.Rule(
             self,
             "ImageStateRule",
@@ -66,20 +76,27 @@ class FailedImageEventBuffer(Construct):
             "record a recovery), for the retrier",
             event_bus=event_bus,
             event_pattern=events.EventPattern(
-                source=["aws.imagebuilder"],
-                detail_type=[IMAGE_STATE_CHANGE],
-                detail={"state": {"status": ["FAILED", "AVAILABLE"]}},
+                source=pattern["source"],
+                detail_type=pattern["detail-type"],
+                detail=pattern["detail"],
             ),
         )
-        if image_arn_wildcards:
-            # Images no included name matches are dropped here, at no cost to the function.
+        name_filter = [{"wildcard": wildcard} for wildcard in image_arn_wildcards]
+        # Images no included name matches are dropped here, at no cost to the function, unless
+        # the filter would outgrow the pattern quota; the function checks the names either way.
+        filtered_length = len(json.dumps(pattern | {"resources": name_filter}))
+        if name_filter and filtered_length > EVENT_PATTERN_CHARACTERS:
+            Annotations.of(self.rule).add_warning_v2(
+                "image-retrier:NameFilterTooLong",
+                f"The included image names would make the rule's pattern {filtered_length} "
+                f"characters long, over EventBridge's default quota of {EVENT_PATTERN_CHARACTERS}: "
+                "the rule passes every image, and the function checks the names itself.",
+            )
+        elif name_filter:
             # EventPattern types resources as plain strings, so the filter goes in as written.
             rule_resource = self.rule.node.default_child
             assert isinstance(rule_resource, events.CfnRule)
-            rule_resource.add_property_override(
-                "EventPattern.resources",
-                [{"wildcard": wildcard} for wildcard in image_arn_wildcards],
-            )
+            rule_resource.add_property_override("EventPattern.resources", name_filter)
         self.rule.add_target(
             targets.SqsQueue(
                 self.queue,

@@ -121,7 +121,7 @@ class RetrierFunction(Construct):
                 "UNKNOWN_CAUSES": settings.unknown_causes,
                 "PERMANENT_PATTERNS": json.dumps(list(settings.permanent_patterns)),
                 "TRANSIENT_PATTERNS": json.dumps(list(settings.transient_patterns)),
-                "SCOPE": json.dumps(settings.scope, separators=(",", ":")),
+                "SCOPE": settings.scope_json,
                 "QUEUE_URL": queue.queue_url,
                 "DEAD_LETTER_QUEUE_URL": dead_letter_queue.queue_url,
                 "LEDGER_TABLE_NAME": ledger.table_name,

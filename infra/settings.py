@@ -34,6 +34,10 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 )  # fmt: skip
+# Lambda holds a function's whole environment to 4 KB (4,096 bytes); what the function needs
+# besides the patterns and the scope (its other settings, the queue URLs, the table name and the
+# topic ARN) takes about 1,100 bytes at most.
+ENVIRONMENT_BYTES_FOR_CONTEXT = 3000
 # Image Builder lets a workflow step run for at most 12 hours: how long a retried distribution
 # may take before the image's next failure event.
 DISTRIBUTION_RUN_HOURS = 12
@@ -80,6 +84,11 @@ class StackSettings:
     sweeper_look_back_hours: int = 24
 
     @property
+    def scope_json(self) -> str:
+        """The scope as the function reads it from its SCOPE variable."""
+        return json.dumps(self.scope, separators=(",", ":"))
+
+    @property
     def image_arn_wildcards(self) -> tuple[str, ...]:
         """EventBridge wildcard filters for the included image names; () when it can't say."""
         names = [name.lower() for name in self.include_image_names]
@@ -114,6 +123,7 @@ class StackSettings:
         settings = cls(**values)
         _reject_contradictions(settings)
         _reject_a_ledger_that_forgets_too_soon(settings)
+        _reject_an_environment_too_large(settings)
         cap, first = settings.max_retry_delay_seconds, settings.retry_delay_seconds
         if cap < first:
             raise ContextError(
@@ -574,6 +584,23 @@ def _reject_contradictions(settings: StackSettings) -> None:
             f"Context values contradict: {', '.join(both)} is in both permanentPatterns and "
             "transientPatterns, so a failure it matches would be permanent and transient at "
             "once. Remove it from one."
+        )
+
+
+def _reject_an_environment_too_large(settings: StackSettings) -> None:
+    sizes = {
+        "permanentPatterns": len(json.dumps(list(settings.permanent_patterns))),
+        "transientPatterns": len(json.dumps(list(settings.transient_patterns))),
+        "the scope keys (include..., exclude..., optOutTag)": len(settings.scope_json),
+    }
+    if sum(sizes.values()) > ENVIRONMENT_BYTES_FOR_CONTEXT:
+        parts = ", ".join(f"{name} {size}" for name, size in sizes.items())
+        raise ContextError(
+            f"Context values are too long together: the function's environment would carry "
+            f"{sum(sizes.values())} bytes of them ({parts}), and Lambda allows 4 KB for its whole "
+            f"environment, of which {ENVIRONMENT_BYTES_FOR_CONTEXT} bytes are left for these. "
+            "Use fewer or shorter entries: globs in includeImageNames and includePipelineArns "
+            "cover many names with one entry."
         )
 
 

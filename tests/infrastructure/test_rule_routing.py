@@ -7,8 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk import App
+from aws_cdk.assertions import Annotations, Match, Template
 
+from infra.function_asset import build
+from infra.retrier_stack import RetrierStack
 from infra.settings import StackSettings
 from localsim.demo import event_pattern_matches
 from tests.conftest import load_event
@@ -73,3 +76,23 @@ def test_names_eventbridge_cannot_express_are_left_to_the_function() -> None:
         "Environment"
     ]["Variables"]
     assert json.loads(variables["SCOPE"])["include_image_names"] == ["web-serve?"]
+
+
+def test_a_name_filter_over_the_pattern_quota_is_left_to_the_function_with_a_warning() -> None:
+    names = tuple(f"team-{number:02d}-golden-image-for-the-web-fleet" for number in range(30))
+    app = App()
+    stack = RetrierStack(
+        app, "ImageRetrier", settings=StackSettings(include_image_names=names), code_dir=build()
+    )
+    template = Template.from_stack(stack)
+    (rule,) = _event_rules(template)
+
+    pattern = rule["Properties"]["EventPattern"]
+    assert "resources" not in pattern
+    assert len(json.dumps(pattern)) <= 2048
+    variables = next(iter(template.find_resources("AWS::Lambda::Function").values()))["Properties"][
+        "Environment"
+    ]["Variables"]
+    assert json.loads(variables["SCOPE"])["include_image_names"] == list(names)
+    (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(".*"))
+    assert "over EventBridge's default quota of 2048" in str(warning.entry.data)

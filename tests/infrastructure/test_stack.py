@@ -222,6 +222,34 @@ def test_no_statement_grants_a_wildcard_action(template: Template) -> None:
             assert all(action.startswith("xray:") for action in actions), statement
 
 
+# The longest each deploy-time value can be: a queue URL with an 80-character name, a generated
+# table name, a topic ARN with a generated name.
+DEPLOY_TIME_VALUE_BYTES = {
+    "QUEUE_URL": 140,
+    "DEAD_LETTER_QUEUE_URL": 140,
+    "LEDGER_TABLE_NAME": 100,
+    "NOTIFICATION_TOPIC_ARN": 150,
+}
+
+
+def test_context_values_at_their_size_limit_leave_each_environment_within_4_kb() -> None:
+    patterns = tuple(f"Policy{number:03d}Denied by our organisation" for number in range(200))
+    fitting = next(
+        patterns[:count]
+        for count in range(len(patterns), 0, -1)
+        if len(json.dumps(list(patterns[:count]))) + len(StackSettings().scope_json) <= 3000
+    )
+    template = synthesize(StackSettings.from_context({"permanentPatterns": list(fitting)}))
+
+    for function in template.find_resources("AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        size = sum(
+            len(key) + (len(value) if isinstance(value, str) else DEPLOY_TIME_VALUE_BYTES[key])
+            for key, value in variables.items()
+        )
+        assert 3000 < size <= 4096
+
+
 def test_context_values_reach_the_function_environment() -> None:
     settings = StackSettings(
         max_attempts=5,

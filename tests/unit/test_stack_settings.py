@@ -211,6 +211,30 @@ def test_the_same_pattern_in_both_lists_contradicts_whatever_its_case() -> None:
         StackSettings.from_context({"permanentPatterns": "Denied", "transientPatterns": "denied"})
 
 
+def test_context_values_too_long_for_the_function_environment_fail_the_synth() -> None:
+    arns = [
+        f"arn:aws:imagebuilder:us-east-1:111122223333:image-pipeline/team-{number:02d}-web-fleet"
+        for number in range(60)
+    ]
+
+    with pytest.raises(ContextError) as failure:
+        StackSettings.from_context({"includePipelineArns": json.dumps(arns)})
+
+    message = str(failure.value)
+    assert "Context values are too long together" in message
+    assert "the scope keys (include..., exclude..., optOutTag) " in message
+    assert "Lambda allows 4 KB for its whole environment, of which 3000 bytes" in message
+
+
+def test_context_values_that_fit_the_function_environment_pass() -> None:
+    arns = [
+        f"arn:aws:imagebuilder:us-east-1:111122223333:image-pipeline/team-{number:02d}-web-fleet"
+        for number in range(30)
+    ]
+    settings = StackSettings.from_context({"includePipelineArns": json.dumps(arns)})
+    assert len(settings.include_pipeline_arns) == 30
+
+
 def test_unknown_key_with_no_close_match_lists_the_valid_keys() -> None:
     with pytest.raises(ContextError, match="Keys this app reads: maxAttempts, dryRun"):
         StackSettings.from_context({"color": "blue"})
