@@ -34,6 +34,8 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 )  # fmt: skip
+# A pattern matching each of these matches nearly any failure message (".", "\\w", "\\b").
+ONE_CHARACTER_MESSAGES = ("x", "Z", "7")
 # Lambda holds a function's whole environment to 4 KB (4,096 bytes); what the function needs
 # besides the patterns and the scope (its other settings, the queue URLs, the table name and the
 # topic ARN) takes about 1,100 bytes at most.
@@ -252,7 +254,11 @@ def _number(minimum: float, maximum: float) -> Callable[[Any], float]:
 
 
 def _emails(value: Any) -> tuple[str, ...]:
-    emails = tuple(dict.fromkeys(_string_list(value)))
+    # One subscription per mailbox: addresses that differ only in case are one address.
+    first_spellings: dict[str, str] = {}
+    for email in _string_list(value):
+        first_spellings.setdefault(email.lower(), email)
+    emails = tuple(first_spellings.values())
     wrong = [email for email in emails if not EMAIL.match(email)]
     if wrong:
         raise _Invalid(f"not an email address: {', '.join(wrong)}")
@@ -275,11 +281,17 @@ def _regular_expressions(value: Any) -> tuple[str, ...]:
     patterns = tuple(dict.fromkeys(_string_list(value, split_commas=False)))
     for pattern in patterns:
         try:
-            compiled = re.compile(pattern)
+            # As the function compiles it.
+            compiled = re.compile(pattern, re.IGNORECASE)
         except re.error as error:
             raise _Invalid(f"{pattern!r} is not a valid regular expression: {error}") from None
         if compiled.search(""):
             raise _Invalid(f"{pattern!r} matches an empty message, so it would match every one")
+        if all(compiled.search(message) for message in ONE_CHARACTER_MESSAGES):
+            raise _Invalid(
+                f"{pattern!r} matches the one-character messages "
+                f"{', '.join(ONE_CHARACTER_MESSAGES)}, so it would match nearly every one"
+            )
     return patterns
 
 

@@ -269,6 +269,24 @@ def test_a_pattern_that_matches_an_empty_message_fails_the_synth(pattern: str) -
         StackSettings.from_context({"permanentPatterns": [pattern]})
 
 
+@pytest.mark.parametrize("pattern", [".", r"\b", r"\w+", "[a-z0-9]{1,3}"])
+def test_a_pattern_that_matches_nearly_any_message_fails_the_synth(pattern: str) -> None:
+    with pytest.raises(ContextError, match="so it would match nearly every one"):
+        StackSettings.from_context({"transientPatterns": pattern})
+
+
+@pytest.mark.parametrize("pattern", [r"\d{3}", "Denied", "^Access", "x"])
+def test_a_narrow_pattern_passes(pattern: str) -> None:
+    assert StackSettings.from_context({"transientPatterns": pattern}).transient_patterns == (
+        pattern,
+    )
+
+
+def test_addresses_that_differ_only_in_case_get_one_subscription() -> None:
+    settings = StackSettings.from_context({"notificationEmails": "Ops@Example.com,ops@example.com"})
+    assert settings.notification_emails == ("Ops@Example.com",)
+
+
 @pytest.mark.parametrize("name", ["retry_delay", "RetryDelay", "Sweeper", "Email", "Foo"])
 def test_any_plain_key_the_app_does_not_read_fails_the_synth(name: str) -> None:
     with pytest.raises(ContextError, match=f"Unknown context key '{name}'"):
