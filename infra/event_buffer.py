@@ -11,13 +11,15 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.settings import DEAD_LETTER_RETENTION_DAYS
+
 IMAGE_STATE_CHANGE = "EC2 Image Builder Image State Change"
 
 # EventBridge's default quota for an event pattern, in characters.
 EVENT_PATTERN_CHARACTERS = 2048
 # A record that failed this many receives is kept in the dead-letter queue for a person.
 MAX_RECEIVE_COUNT = 5
-DEAD_LETTER_RETENTION = Duration.days(14)
+DEAD_LETTER_RETENTION = Duration.days(DEAD_LETTER_RETENTION_DAYS)
 
 
 def _encrypted_queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
@@ -84,6 +86,7 @@ class FailedImageEventBuffer(Construct):
         name_filter = [{"wildcard": wildcard} for wildcard in image_arn_wildcards]
         # Images no included name matches are dropped here, at no cost to the function, unless
         # the filter would outgrow the pattern quota; the function checks the names either way.
+        # Measured with a space after each separator: the longest form it can reach EventBridge in.
         filtered_length = len(json.dumps(pattern | {"resources": name_filter}))
         if name_filter and filtered_length > EVENT_PATTERN_CHARACTERS:
             Annotations.of(self.rule).add_warning_v2(

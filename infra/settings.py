@@ -34,15 +34,16 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 )  # fmt: skip
-# A pattern matching each of these matches nearly any failure message (".", "\\w", "\\b").
+# A pattern matching each of these, or a lone space, matches nearly any failure message (".",
+# \w, \b, \s). A safeguard against the broadest patterns, not a proof of narrowness.
 ONE_CHARACTER_MESSAGES = ("x", "Z", "7")
 # Lambda holds a function's whole environment to 4 KB (4,096 bytes); what the function needs
 # besides the patterns and the scope (its other settings, the queue URLs, the table name and the
 # topic ARN) takes about 1,100 bytes at most.
 ENVIRONMENT_BYTES_FOR_CONTEXT = 3000
-# Image Builder lets a workflow step run for at most 12 hours: how long a retried distribution
-# may take before the image's next failure event.
-DISTRIBUTION_RUN_HOURS = 12
+# How long the dead-letter queues keep a message, counted from when it first arrived; the ledger
+# must remember an image at least as long, so that a redriven event finds its attempts.
+DEAD_LETTER_RETENTION_DAYS = 14
 EVENT_BUS_NAME = re.compile(r"^[A-Za-z0-9._\-/]{1,256}\Z")
 
 
@@ -84,6 +85,15 @@ class StackSettings:
     sweeper_enabled: bool = True
     sweeper_rate_minutes: int = 60
     sweeper_look_back_hours: int = 24
+
+    @property
+    def context_environment_bytes(self) -> dict[str, int]:
+        """What the patterns and the scope take of the function's environment, as it gets them."""
+        return {
+            "permanentPatterns": len(json.dumps(list(self.permanent_patterns))),
+            "transientPatterns": len(json.dumps(list(self.transient_patterns))),
+            "the scope keys (include..., exclude..., optOutTag)": len(self.scope_json),
+        }
 
     @property
     def scope_json(self) -> str:
@@ -287,10 +297,10 @@ def _regular_expressions(value: Any) -> tuple[str, ...]:
             raise _Invalid(f"{pattern!r} is not a valid regular expression: {error}") from None
         if compiled.search(""):
             raise _Invalid(f"{pattern!r} matches an empty message, so it would match every one")
-        if all(compiled.search(message) for message in ONE_CHARACTER_MESSAGES):
+        if compiled.search(" ") or all(compiled.search(text) for text in ONE_CHARACTER_MESSAGES):
             raise _Invalid(
-                f"{pattern!r} matches the one-character messages "
-                f"{', '.join(ONE_CHARACTER_MESSAGES)}, so it would match nearly every one"
+                f"{pattern!r} matches a message of one space, or each of the one-character "
+                f"messages {', '.join(ONE_CHARACTER_MESSAGES)}, so it would match nearly every one"
             )
     return patterns
 
@@ -391,10 +401,11 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
     ContextKey(
         "ledgerTtlDays",
         "ledger_ttl_days",
-        "a whole number of days from 1 to 3650",
+        f"a whole number of days from {DEAD_LETTER_RETENTION_DAYS} (as long as the dead-letter "
+        "queues keep a message) to 3650",
         "How long the attempt ledger keeps an image's record after its last attempt.",
         "30",
-        _whole_number(1, 3650),
+        _whole_number(DEAD_LETTER_RETENTION_DAYS, 3650),
     ),
     ContextKey(
         "notificationEmails",
@@ -586,11 +597,8 @@ def _reject_contradictions(settings: StackSettings) -> None:
                 f"Context values contradict: {', '.join(both)} is in both {include_key} and "
                 f"{exclude_key}, so it would be included and excluded at once. Remove it from one."
             )
-    # The function matches patterns ignoring case.
-    both = sorted(
-        {pattern.lower() for pattern in settings.permanent_patterns}
-        & {pattern.lower() for pattern in settings.transient_patterns}
-    )
+    transient = {_as_matched(pattern) for pattern in settings.transient_patterns}
+    both = [pattern for pattern in settings.permanent_patterns if _as_matched(pattern) in transient]
     if both:
         raise ContextError(
             f"Context values contradict: {', '.join(both)} is in both permanentPatterns and "
@@ -599,12 +607,14 @@ def _reject_contradictions(settings: StackSettings) -> None:
         )
 
 
+def _as_matched(pattern: str) -> str:
+    """A pattern as the function, which ignores case, tells it from others: lowercase, unless
+    lowering would change what it means (an escape such as \\S, or an inline flag)."""
+    return pattern if "\\" in pattern or "(?" in pattern else pattern.lower()
+
+
 def _reject_an_environment_too_large(settings: StackSettings) -> None:
-    sizes = {
-        "permanentPatterns": len(json.dumps(list(settings.permanent_patterns))),
-        "transientPatterns": len(json.dumps(list(settings.transient_patterns))),
-        "the scope keys (include..., exclude..., optOutTag)": len(settings.scope_json),
-    }
+    sizes = settings.context_environment_bytes
     if sum(sizes.values()) > ENVIRONMENT_BYTES_FOR_CONTEXT:
         parts = ", ".join(f"{name} {size}" for name, size in sizes.items())
         raise ContextError(
@@ -617,28 +627,19 @@ def _reject_an_environment_too_large(settings: StackSettings) -> None:
 
 
 def _reject_a_ledger_that_forgets_too_soon(settings: StackSettings) -> None:
-    """An image's ledger item must outlive whatever may still act on the image: the longest
-    wait, the retried distribution's run, and the sweeper's look-back. Once it expires, the
-    image has a fresh budget and its notices are forgotten."""
-    needed_hours = (
-        settings.max_retry_delay_seconds / 3600
-        + DISTRIBUTION_RUN_HOURS
-        + (settings.sweeper_look_back_hours if settings.sweeper_enabled else 0)
-    )
-    if settings.ledger_ttl_days * 24 < needed_hours:
-        sweeper = (
-            f" plus sweeperLookBackHours={settings.sweeper_look_back_hours}"
-            if settings.sweeper_enabled
-            else ""
-        )
+    """The sweeper finds failed images by their creation time, which comes before their last
+    attempt (or, were a retry to renew it, at most one wait after): an image's ledger item must
+    outlive that look-back, or the sweeper would give the image a fresh budget."""
+    if not settings.sweeper_enabled:
+        return
+    needed_seconds = settings.sweeper_look_back_hours * 3600 + settings.max_retry_delay_seconds
+    if settings.ledger_ttl_days * 86400 < needed_seconds:
         raise ContextError(
             f"Context values contradict: ledgerTtlDays={settings.ledger_ttl_days} is shorter than "
-            f"maxRetryDelaySeconds={settings.max_retry_delay_seconds} "
-            f"({settings.max_retry_delay_seconds / 3600:g} hours) plus "
-            f"{DISTRIBUTION_RUN_HOURS} hours for a retried distribution to run{sweeper} "
-            f"({needed_hours:g} hours in all). An image's ledger item could expire while a later "
-            "event or the sweeper still acts on the image, which would then get a fresh attempt "
-            f"budget. Use ledgerTtlDays={math.ceil(needed_hours / 24)} or more."
+            f"sweeperLookBackHours={settings.sweeper_look_back_hours} plus "
+            f"maxRetryDelaySeconds={settings.max_retry_delay_seconds}. The sweeper could find a "
+            "failed image whose ledger item has expired and give it a fresh attempt budget. Use "
+            f"ledgerTtlDays={math.ceil(needed_seconds / 86400)} or more."
         )
 
 

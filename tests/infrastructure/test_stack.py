@@ -234,12 +234,13 @@ DEPLOY_TIME_VALUE_BYTES = {
 
 def test_context_values_at_their_size_limit_leave_each_environment_within_4_kb() -> None:
     patterns = tuple(f"Policy{number:03d}Denied by our organisation" for number in range(200))
-    fitting = next(
-        patterns[:count]
-        for count in range(len(patterns), 0, -1)
-        if len(json.dumps(list(patterns[:count]))) + len(StackSettings().scope_json) <= 3000
-    )
-    template = synthesize(StackSettings.from_context({"permanentPatterns": list(fitting)}))
+
+    def context_bytes(count: int) -> int:
+        settings = StackSettings(permanent_patterns=patterns[:count])
+        return sum(settings.context_environment_bytes.values())
+
+    most = max(count for count in range(1, len(patterns)) if context_bytes(count) <= 3000)
+    template = synthesize(StackSettings.from_context({"permanentPatterns": list(patterns[:most])}))
 
     for function in template.find_resources("AWS::Lambda::Function").values():
         variables = function["Properties"]["Environment"]["Variables"]
