@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -119,9 +118,7 @@ class RetrierFunction(Construct):
                 "MAX_RETRY_DELAY_SECONDS": str(settings.max_retry_delay_seconds),
                 "NOTIFY_ON_RECOVERY": "true" if settings.notify_on_recovery else "false",
                 "UNKNOWN_CAUSES": settings.unknown_causes,
-                "PERMANENT_PATTERNS": json.dumps(list(settings.permanent_patterns)),
-                "TRANSIENT_PATTERNS": json.dumps(list(settings.transient_patterns)),
-                "SCOPE": settings.scope_json,
+                **settings.context_environment,
                 "QUEUE_URL": queue.queue_url,
                 "DEAD_LETTER_QUEUE_URL": dead_letter_queue.queue_url,
                 "LEDGER_TABLE_NAME": ledger.table_name,

@@ -41,6 +41,11 @@ ONE_CHARACTER_MESSAGES = ("x", "Z", "7")
 # besides the patterns and the scope (its other settings, the queue URLs, the table name and the
 # topic ARN) takes about 1,100 bytes at most.
 ENVIRONMENT_BYTES_FOR_CONTEXT = 3000
+ENVIRONMENT_SOURCES = {
+    "PERMANENT_PATTERNS": "permanentPatterns",
+    "TRANSIENT_PATTERNS": "transientPatterns",
+    "SCOPE": "the scope keys (include..., exclude..., optOutTag)",
+}
 # How long the dead-letter queues keep a message, counted from when it first arrived; the ledger
 # must remember an image at least as long, so that a redriven event finds its attempts.
 DEAD_LETTER_RETENTION_DAYS = 14
@@ -87,18 +92,13 @@ class StackSettings:
     sweeper_look_back_hours: int = 24
 
     @property
-    def context_environment_bytes(self) -> dict[str, int]:
-        """What the patterns and the scope take of the function's environment, as it gets them."""
+    def context_environment(self) -> dict[str, str]:
+        """The function's environment variables whose length the context decides."""
         return {
-            "permanentPatterns": len(json.dumps(list(self.permanent_patterns))),
-            "transientPatterns": len(json.dumps(list(self.transient_patterns))),
-            "the scope keys (include..., exclude..., optOutTag)": len(self.scope_json),
+            "PERMANENT_PATTERNS": json.dumps(list(self.permanent_patterns)),
+            "TRANSIENT_PATTERNS": json.dumps(list(self.transient_patterns)),
+            "SCOPE": json.dumps(self.scope, separators=(",", ":")),
         }
-
-    @property
-    def scope_json(self) -> str:
-        """The scope as the function reads it from its SCOPE variable."""
-        return json.dumps(self.scope, separators=(",", ":"))
 
     @property
     def image_arn_wildcards(self) -> tuple[str, ...]:
@@ -614,7 +614,10 @@ def _as_matched(pattern: str) -> str:
 
 
 def _reject_an_environment_too_large(settings: StackSettings) -> None:
-    sizes = settings.context_environment_bytes
+    sizes = {
+        ENVIRONMENT_SOURCES[variable]: len(value)
+        for variable, value in settings.context_environment.items()
+    }
     if sum(sizes.values()) > ENVIRONMENT_BYTES_FOR_CONTEXT:
         parts = ", ".join(f"{name} {size}" for name, size in sizes.items())
         raise ContextError(

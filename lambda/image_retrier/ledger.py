@@ -256,9 +256,6 @@ def _refused(old_item: dict[str, Any], event_id: str, failed_execution: str | No
     entries = [entry["M"] for entry in old_item.get("attempt_log", {}).get("L", [])]
     runs = [entry.get("failed_execution", {}).get("S", "-") for entry in entries]
     # The event's own attempt first; else the attempt another event took for the same run.
-    notices_sent = frozenset(
-        notice for notice in Notice if old_item.get(f"{notice.value}_notice", {}).get("S") == "sent"
-    )
     own = [n for n, entry in enumerate(entries) if entry["event_id"]["S"] == event_id]
     same_run = [n for n, run in enumerate(runs) if failed_execution and run == failed_execution]
     for index in own or same_run:
@@ -272,6 +269,9 @@ def _refused(old_item: dict[str, Any], event_id: str, failed_execution: str | No
             client_token=entries[index]["client_token"]["S"],
             reserved_at=datetime.fromisoformat(entries[index]["reserved_at"]["S"]),
         )
+    notices_sent = frozenset(
+        notice for notice in Notice if old_item.get(f"{notice.value}_notice", {}).get("S") == "sent"
+    )
     return Reservation(
         ReservationKind.BUDGET_SPENT, attempts_made, attempts_made, notices_sent=notices_sent
     )

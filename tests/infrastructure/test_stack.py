@@ -237,7 +237,7 @@ def test_context_values_at_their_size_limit_leave_each_environment_within_4_kb()
 
     def context_bytes(count: int) -> int:
         settings = StackSettings(permanent_patterns=patterns[:count])
-        return sum(settings.context_environment_bytes.values())
+        return sum(len(value) for value in settings.context_environment.values())
 
     most = max(count for count in range(1, len(patterns)) if context_bytes(count) <= 3000)
     template = synthesize(StackSettings.from_context({"permanentPatterns": list(patterns[:most])}))
