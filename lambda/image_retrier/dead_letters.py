@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+# The characters SQS accepts in a message; anything else would fail the send, and the record
+# would come back instead of being kept.
+NOT_SENDABLE = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class DeadLetterQueue:
@@ -21,7 +26,11 @@ class DeadLetterQueue:
             MessageBody=body,
             MessageAttributes={
                 "rejectReason": {"DataType": "String", "StringValue": reason},
-                "rejectDetail": {"DataType": "String", "StringValue": detail[:1024] or "-"},
+                "rejectDetail": {"DataType": "String", "StringValue": _sendable(detail[:1024])},
                 "sourceMessageId": {"DataType": "String", "StringValue": source_message_id},
             },
         )
+
+
+def _sendable(text: str) -> str:
+    return NOT_SENDABLE.sub("?", text) or "-"

@@ -14,7 +14,7 @@ STATE_CHANGE_DETAIL_TYPE = "EC2 Image Builder Image State Change"
 
 IMAGE_BUILD_VERSION_ARN = re.compile(
     r"^arn:aws[a-z-]*:imagebuilder:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
-    r"image/[^/\s]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+\Z"
+    r"image/[A-Za-z0-9._-]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+\Z"
 )
 # EventBridge event ids are UUIDs; anything printable and short is accepted, nothing that
 # could not be logged or hashed.
@@ -104,7 +104,8 @@ def _parse_state_change(event: Any) -> ImageStateChange:
     if (arn["region"], arn["account"]) != (region, account):
         raise MalformedEventError(
             "image_arn_mismatch",
-            f"the image ARN names {arn['account']}/{arn['region']}, the event {account}/{region}",
+            f"the image ARN names {arn['account']}/{arn['region']}, "
+            f"the event {account!r:.40}/{region!r:.40}",
         )
 
     detail = event.get("detail")

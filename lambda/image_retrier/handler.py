@@ -95,6 +95,15 @@ class OutOfTimeError(Exception):
     """Too little time is left to finish this record; it goes back to the queue."""
 
 
+def keep_in_dead_letter_queue(record: SQSRecord, reason: str, detail: str) -> None:
+    try:
+        dead_letters.keep(record.body, record.message_id, reason, detail)
+    except Exception:
+        logger.exception("could not keep the record in the dead-letter queue; it will come back")
+        metrics.add_metric("UnexpectedError", MetricUnit.Count, 1)
+        raise
+
+
 @tracer.capture_method
 def process_record(record: SQSRecord) -> None:
     logger.set_correlation_id(None)
@@ -115,7 +124,7 @@ def process_record(record: SQSRecord) -> None:
             reject_detail=error.detail,
         )
         metrics.add_metric("EventRejected", MetricUnit.Count, 1)
-        dead_letters.keep(record.body, record.message_id, error.reason, error.detail)
+        keep_in_dead_letter_queue(record, error.reason, error.detail)
         return
 
     logger.set_correlation_id(change.event_id)
@@ -137,7 +146,7 @@ def process_record(record: SQSRecord) -> None:
             error=str(error),
         )
         metrics.add_metric("ConfigurationError", MetricUnit.Count, 1)
-        dead_letters.keep(record.body, record.message_id, error.error_code, str(error))
+        keep_in_dead_letter_queue(record, error.error_code, str(error))
     except Exception:
         logger.exception("unexpected error; the record will come back")
         metrics.add_metric("UnexpectedError", MetricUnit.Count, 1)

@@ -178,6 +178,43 @@ def test_malformed_event_is_kept_in_the_dead_letter_queue_without_any_call(
     assert (line["event_id"], line["correlation_id"]) == (event_id, event_id)
 
 
+@pytest.mark.parametrize("region", ["us-east-1\ud800", "us-east-1\u0000"])
+def test_an_event_whose_fields_sqs_cannot_carry_is_still_kept_with_its_reason(
+    harness: Harness, region: str
+) -> None:
+    body = json.dumps(load_event("distribution-failed.json") | {"region": region})
+
+    response = harness.deliver(bodies=(body,))
+
+    assert response == {"batchItemFailures": []}
+    (kept,) = harness.dead_letters()
+    assert kept["Body"] == body
+    assert kept["MessageAttributes"]["rejectReason"]["StringValue"] == "image_arn_mismatch"
+    # Real SQS refuses both characters; the detail names them escaped instead.
+    detail = kept["MessageAttributes"]["rejectDetail"]["StringValue"]
+    assert region[-1] not in detail
+    assert "us-east-1\\" in detail
+    (line,) = harness.log_lines("event rejected")
+    assert line["reject_reason"] == "image_arn_mismatch"
+
+
+def test_a_rejected_event_that_cannot_be_kept_comes_back_and_says_why(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(*_: Any) -> None:
+        raise ConnectionError("SQS unavailable")
+
+    monkeypatch.setattr(harness.handler.dead_letters, "keep", unavailable)
+
+    response = harness.deliver("malformed-no-resources.json")
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    (line,) = harness.log_lines(
+        "could not keep the record in the dead-letter queue; it will come back"
+    )
+    assert "SQS unavailable" in line["exception"]
+
+
 def test_a_bad_record_does_not_hold_up_the_good_ones_in_its_batch(harness: Harness) -> None:
     harness.image_builder.put_image(load_image("web-server-distribution-timed-out.json"))
 

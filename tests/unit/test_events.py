@@ -85,6 +85,12 @@ def _mutated(**changes: object) -> str:
         (_mutated(id="a b"), "invalid_id"),
         (_mutated(id="e5f6a7b8-9abc-44ef-a123-456789abcdef\n"), "invalid_id"),
         (
+            _mutated(
+                resources=["arn:aws:imagebuilder:us-east-1:111122223333:image/web\ud800/1.4.0/3"]
+            ),
+            "invalid_image_arn",
+        ),
+        (
             _mutated(resources=[load_event("distribution-failed.json")["resources"][0] + "\n"]),
             "invalid_image_arn",
         ),
