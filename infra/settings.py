@@ -35,8 +35,8 @@ LOG_RETENTION_DAYS = (
     2922, 3288, 3653,
 )  # fmt: skip
 # A pattern matching each of these, or a lone space, matches nearly any failure message (".",
-# \w, \b, \s). A safeguard against the broadest patterns, not a proof of narrowness.
-ONE_CHARACTER_MESSAGES = ("x", "Z", "7")
+# "..", \w, \S\S, \b, \s). A safeguard against the broadest patterns, not a proof of narrowness.
+NONDESCRIPT_MESSAGES = ("x7", "Zq", "3k")
 # Lambda holds a function's whole environment to 4 KB (4,096 bytes); what the function needs
 # besides the patterns and the scope (its other settings, the queue URLs, the table name and the
 # topic ARN) takes about 1,100 bytes at most.
@@ -46,9 +46,12 @@ ENVIRONMENT_SOURCES = {
     "TRANSIENT_PATTERNS": "transientPatterns",
     "SCOPE": "the scope keys (include..., exclude..., optOutTag)",
 }
-# How long the dead-letter queues keep a message, counted from when it first arrived; the ledger
-# must remember an image at least as long, so that a redriven event finds its attempts.
+# How long the dead-letter queues keep a message, counted from when it first arrived. The ledger
+# must remember an image that long after the last hop of a deferred event, which can leave up to
+# a day (the longest wait) after the attempt was reserved, so that a redriven event finds its
+# attempts.
 DEAD_LETTER_RETENTION_DAYS = 14
+SHORTEST_LEDGER_TTL_DAYS = DEAD_LETTER_RETENTION_DAYS + 1
 EVENT_BUS_NAME = re.compile(r"^[A-Za-z0-9._\-/]{1,256}\Z")
 
 
@@ -297,10 +300,10 @@ def _regular_expressions(value: Any) -> tuple[str, ...]:
             raise _Invalid(f"{pattern!r} is not a valid regular expression: {error}") from None
         if compiled.search(""):
             raise _Invalid(f"{pattern!r} matches an empty message, so it would match every one")
-        if compiled.search(" ") or all(compiled.search(text) for text in ONE_CHARACTER_MESSAGES):
+        if compiled.search(" ") or all(compiled.search(text) for text in NONDESCRIPT_MESSAGES):
             raise _Invalid(
-                f"{pattern!r} matches a message of one space, or each of the one-character "
-                f"messages {', '.join(ONE_CHARACTER_MESSAGES)}, so it would match nearly every one"
+                f"{pattern!r} matches a message of one space, or each of the two-character "
+                f"messages {', '.join(NONDESCRIPT_MESSAGES)}, so it would match nearly every one"
             )
     return patterns
 
@@ -401,11 +404,11 @@ CONTEXT_KEYS: tuple[ContextKey, ...] = (
     ContextKey(
         "ledgerTtlDays",
         "ledger_ttl_days",
-        f"a whole number of days from {DEAD_LETTER_RETENTION_DAYS} (as long as the dead-letter "
-        "queues keep a message) to 3650",
+        f"a whole number of days from {SHORTEST_LEDGER_TTL_DAYS} (the {DEAD_LETTER_RETENTION_DAYS} "
+        "days the dead-letter queues keep a message, and a day's wait) to 3650",
         "How long the attempt ledger keeps an image's record after its last attempt.",
         "30",
-        _whole_number(DEAD_LETTER_RETENTION_DAYS, 3650),
+        _whole_number(SHORTEST_LEDGER_TTL_DAYS, 3650),
     ),
     ContextKey(
         "notificationEmails",

@@ -91,8 +91,8 @@ def test_typed_and_string_forms_are_accepted(
         ("backoffRate", "fast", "a number from 1 to 10"),
         ("backoffRate", "-2", "(out of range 1..10)"),
         ("backoffRate", "10.5", "(out of range 1..10)"),
-        ("ledgerTtlDays", 0, "from 14 (as long as the dead-letter queues keep a message) to 3650"),
-        ("ledgerTtlDays", 13, "(out of range 14..3650)"),
+        ("ledgerTtlDays", 0, "from 15 (the 14 days the dead-letter queues keep a message, and"),
+        ("ledgerTtlDays", 14, "(out of range 15..3650)"),
         ("notificationEmails", ["ops"], "not an email address: ops"),
         ("notifyOnRecovery", "sometimes", "true or false"),
         ("unknownCauses", "ignore", "retry or notify"),
@@ -190,12 +190,14 @@ def test_a_ledger_the_sweeper_could_outlive_fails_the_synth() -> None:
         StackSettings.from_context({"ledgerTtlDays": 30, "sweeperLookBackHours": 720})
 
 
-def test_the_ledger_may_be_as_short_as_the_dead_letter_queues_keep_a_message() -> None:
-    shortest = StackSettings.from_context({"ledgerTtlDays": 14, "sweeperLookBackHours": 335})
-    without_sweeper = StackSettings.from_context(
-        {"ledgerTtlDays": 14, "sweeperEnabled": "false", "sweeperLookBackHours": 720}
+def test_the_ledger_may_be_a_day_longer_than_the_dead_letter_queues_keep_a_message() -> None:
+    shortest = StackSettings.from_context(
+        {"ledgerTtlDays": 15, "sweeperLookBackHours": 336, "maxRetryDelaySeconds": 86400}
     )
-    assert (shortest.ledger_ttl_days, without_sweeper.ledger_ttl_days) == (14, 14)
+    without_sweeper = StackSettings.from_context(
+        {"ledgerTtlDays": 15, "sweeperEnabled": "false", "sweeperLookBackHours": 720}
+    )
+    assert (shortest.ledger_ttl_days, without_sweeper.ledger_ttl_days) == (15, 15)
 
 
 def test_the_same_pattern_in_both_lists_contradicts_whatever_its_case() -> None:
@@ -271,7 +273,9 @@ def test_a_pattern_that_matches_an_empty_message_fails_the_synth(pattern: str) -
         StackSettings.from_context({"permanentPatterns": [pattern]})
 
 
-@pytest.mark.parametrize("pattern", [".", r"\b", r"\w+", "[a-z0-9]{1,3}", r"\s", r"\D"])
+@pytest.mark.parametrize(
+    "pattern", [".", r"\b", r"\w+", "[a-z0-9]{1,3}", r"\s", r"\D", "..", r"\S\S", "^.{2}", ".+."]
+)
 def test_a_pattern_that_matches_nearly_any_message_fails_the_synth(pattern: str) -> None:
     with pytest.raises(ContextError, match="so it would match nearly every one"):
         StackSettings.from_context({"transientPatterns": pattern})
